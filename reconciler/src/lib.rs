@@ -1,0 +1,1 @@
+//! The in-cluster reconciler of kubectl-vpsie (serve mode).

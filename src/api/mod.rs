@@ -1,0 +1,1 @@
+//! Custom resources of `autoscaler.vpsie.com/v1alpha1`.

@@ -1,0 +1,140 @@
+//! The time source.
+//!
+//! Everything that expires or waits (access tokens, the circuit breaker, simulated VM boots) reads
+//! time from a [`Clock`], never from the system directly, so tests move time forward instead of
+//! sleeping and the simulator can run faster than real time.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+/// A source of wall-clock time.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// A shareable clock.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// The real time of the machine.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// The system clock as a [`SharedClock`].
+pub fn system() -> SharedClock {
+    Arc::new(SystemClock)
+}
+
+/// A clock that only moves when told to: for tests.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<DateTime<Utc>>,
+}
+
+impl ManualClock {
+    /// A manual clock starting at `start`.
+    pub fn new(start: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(Self {
+            now: Mutex::new(start),
+        })
+    }
+
+    /// A manual clock starting at the current system time.
+    pub fn starting_now() -> Arc<Self> {
+        Self::new(Utc::now())
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        *now += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
+    }
+
+    /// Sets the clock to `to`.
+    pub fn set(&self, to: DateTime<Utc>) {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A clock that runs `speed` times faster than real time from the moment it is made: the
+/// simulator's virtual time.
+#[derive(Debug)]
+pub struct ScaledClock {
+    origin_real: Instant,
+    origin_virtual: DateTime<Utc>,
+    speed: f64,
+}
+
+impl ScaledClock {
+    /// A clock starting at the current system time and running `speed` times faster than it.
+    /// A speed that is not a positive finite number is taken as 1.
+    pub fn new(speed: f64) -> Arc<Self> {
+        let speed = if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            1.0
+        };
+        Arc::new(Self {
+            origin_real: Instant::now(),
+            origin_virtual: Utc::now(),
+            speed,
+        })
+    }
+
+    /// How many times faster than real time this clock runs.
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+
+    /// The real duration that corresponds to `virtual_duration` of this clock's time.
+    pub fn real_duration(&self, virtual_duration: Duration) -> Duration {
+        virtual_duration.div_f64(self.speed)
+    }
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = self.origin_real.elapsed().mul_f64(self.speed);
+        self.origin_virtual + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let start = Utc::now();
+        let clock = ManualClock::new(start);
+        assert_eq!(clock.now(), start);
+        clock.advance(Duration::from_secs(30));
+        assert_eq!(clock.now(), start + chrono::Duration::seconds(30));
+    }
+
+    #[test]
+    fn scaled_clock_rejects_nonsense_speeds() {
+        assert_eq!(ScaledClock::new(f64::NAN).speed(), 1.0);
+        assert_eq!(ScaledClock::new(-3.0).speed(), 1.0);
+        assert_eq!(ScaledClock::new(10.0).speed(), 10.0);
+        assert_eq!(
+            ScaledClock::new(10.0).real_duration(Duration::from_secs(10)),
+            Duration::from_secs(1)
+        );
+    }
+}

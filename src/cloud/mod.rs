@@ -1,0 +1,1 @@
+//! The VPSie API client.

@@ -1,0 +1,3 @@
+//! The simulated world: a VPSie cloud (and, later, a Kubernetes cluster) on loopback.
+
+pub mod cloud;
