@@ -14,6 +14,21 @@ use chrono::{DateTime, Utc};
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current time.
     fn now(&self) -> DateTime<Utc>;
+
+    /// How long to really wait for `d` of this clock's time to pass. The system clock waits `d`;
+    /// a faster-than-real clock waits less; a manual clock does not wait at all (the test moves
+    /// time itself).
+    fn real_duration(&self, d: Duration) -> Duration {
+        d
+    }
+}
+
+/// Waits until `d` of `clock`'s time has passed (see [`Clock::real_duration`]).
+pub async fn sleep(clock: &dyn Clock, d: Duration) {
+    let real = clock.real_duration(d);
+    if !real.is_zero() {
+        tokio::time::sleep(real).await;
+    }
 }
 
 /// A shareable clock.
@@ -69,6 +84,10 @@ impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.now.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn real_duration(&self, _d: Duration) -> Duration {
+        Duration::ZERO
+    }
 }
 
 /// A clock that runs `speed` times faster than real time from the moment it is made: the
@@ -100,17 +119,16 @@ impl ScaledClock {
     pub fn speed(&self) -> f64 {
         self.speed
     }
-
-    /// The real duration that corresponds to `virtual_duration` of this clock's time.
-    pub fn real_duration(&self, virtual_duration: Duration) -> Duration {
-        virtual_duration.div_f64(self.speed)
-    }
 }
 
 impl Clock for ScaledClock {
     fn now(&self) -> DateTime<Utc> {
         let elapsed = self.origin_real.elapsed().mul_f64(self.speed);
         self.origin_virtual + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::MAX)
+    }
+
+    fn real_duration(&self, d: Duration) -> Duration {
+        d.div_f64(self.speed)
     }
 }
 
@@ -125,6 +143,7 @@ mod tests {
         assert_eq!(clock.now(), start);
         clock.advance(Duration::from_secs(30));
         assert_eq!(clock.now(), start + chrono::Duration::seconds(30));
+        assert_eq!(clock.real_duration(Duration::from_secs(5)), Duration::ZERO);
     }
 
     #[test]
