@@ -1,0 +1,104 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kubectl_vpsie_global_optspecs
+    string join \n kubeconfig= context= n/namespace= o/output= no-color v/verbose h/help V/version
+end
+
+function __fish_kubectl_vpsie_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kubectl_vpsie_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kubectl_vpsie_using_subcommand
+    set -l cmd (__fish_kubectl_vpsie_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s V -l version -d 'Print version'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "sim" -d 'Start the simulated VPSie cloud on loopback (the embedded demo)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "version" -d 'Print the version of this binary'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -l write -d 'Write one file per CRD into this directory instead of printing them' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l for -d 'Run for this long, then stop (e.g. 30s, 5m, 1h). Default: until Ctrl-C' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l cloud-port -d 'Port of the simulated VPSie API on 127.0.0.1 (0 picks a free one)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions" -l dir -d 'Write the scripts of every shell into this directory' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -l dir -d 'Write one page per command into this directory instead of printing the main page' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "sim" -d 'Start the simulated VPSie cloud on loopback (the embedded demo)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "version" -d 'Print the version of this binary'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
