@@ -12,5 +12,4 @@ pub enum PluginError {
     /// The simulated world failed to start or run.
     #[error("simulator: {0}")]
     Sim(String),
-
 }
