@@ -296,25 +296,7 @@ pub fn untolerated<'a>(
 /// Checks the pod against a node that already has `used` requested. On failure, every reason of
 /// the first failing filter (only resources can give more than one), as kube-scheduler reports.
 pub fn check(pod: &PodRequirements, node: &NodeFacts, used: &Resources) -> Result<(), Vec<Unfit>> {
-    if node.unschedulable {
-        return Err(vec![Unfit::Unschedulable]);
-    }
-    if !matches_labels(pod, &node.name, &node.labels) {
-        return Err(vec![Unfit::Affinity]);
-    }
-    if !node.ready {
-        let not_ready = TaintFact {
-            key: "node.kubernetes.io/not-ready".into(),
-            value: String::new(),
-            effect: "NoSchedule".into(),
-        };
-        if !pod.tolerations.iter().any(|t| t.tolerates(&not_ready)) {
-            return Err(vec![Unfit::NotReady]);
-        }
-    }
-    if let Some(taint) = untolerated(&pod.tolerations, &node.taints) {
-        return Err(vec![Unfit::Taint(taint.clone())]);
-    }
+    compatible(pod, node).map_err(|reason| vec![reason])?;
     let free = node.allocatable.minus(*used);
     let mut short = Vec::new();
     if pod.requests.cpu_millis > free.cpu_millis {
@@ -331,6 +313,47 @@ pub fn check(pod: &PodRequirements, node: &NodeFacts, used: &Resources) -> Resul
     } else {
         Err(short)
     }
+}
+
+/// The filters other than resources: cordon, node affinity/selector, Ready, taints.
+pub fn compatible(pod: &PodRequirements, node: &NodeFacts) -> Result<(), Unfit> {
+    if node.unschedulable {
+        return Err(Unfit::Unschedulable);
+    }
+    if !matches_labels(pod, &node.name, &node.labels) {
+        return Err(Unfit::Affinity);
+    }
+    if !node.ready {
+        let not_ready = TaintFact {
+            key: "node.kubernetes.io/not-ready".into(),
+            value: String::new(),
+            effect: "NoSchedule".into(),
+        };
+        if !pod.tolerations.iter().any(|t| t.tolerates(&not_ready)) {
+            return Err(Unfit::NotReady);
+        }
+    }
+    if let Some(taint) = untolerated(&pod.tolerations, &node.taints) {
+        return Err(Unfit::Taint(taint.clone()));
+    }
+    Ok(())
+}
+
+/// How many pods needing `each` fit into `free` (pods with no request of a kind are limited by
+/// the others; every pod takes one pod slot).
+pub fn fit_count(free: &Resources, each: &Resources) -> u64 {
+    let per = |free: i64, need: i64| {
+        if need <= 0 {
+            u64::MAX
+        } else if free <= 0 {
+            0
+        } else {
+            (free / need) as u64
+        }
+    };
+    per(free.cpu_millis, each.cpu_millis)
+        .min(per(free.memory_bytes, each.memory_bytes))
+        .min(per(free.pods, each.pods.max(1)))
 }
 
 /// The `FailedScheduling` message kube-scheduler writes, from each node's reasons:

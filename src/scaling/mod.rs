@@ -1,7 +1,9 @@
-//! Pure scaling decisions: resource arithmetic and the scheduler's filters, shared by the
-//! simulated scheduler, scale-up planning and scale-down checks.
+//! Pure scaling decisions: resource arithmetic, the scheduler's filters (shared by the simulated
+//! scheduler, scale-up planning and scale-down checks) and scale-up planning.
 
+pub mod capacity;
 pub mod fit;
+pub mod plan;
 pub mod quantity;
 
 pub use fit::{check, failed_scheduling_message, NodeFacts, PodRequirements, Resources, Unfit};

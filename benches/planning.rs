@@ -1,0 +1,110 @@
+//! Scale-up planning at 1x, 10x and 100x of a base size, so its growth is visible.
+//!
+//! The 100x case is the target: 10,000 pending pods, 50 NodeGroups x 5 offerings,
+//! 1,000 existing nodes (target: under 100 ms on one core).
+
+use std::collections::BTreeMap;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use vpsie_autoscaler::scaling::capacity::allocatable;
+use vpsie_autoscaler::scaling::fit::{NodeFacts, PodRequirements, Resources};
+use vpsie_autoscaler::scaling::plan::{
+    plan, ExistingNode, GroupFacts, OfferingFacts, PendingPod, PlanInput,
+};
+
+const MI: i64 = 1 << 20;
+
+struct World {
+    pods: Vec<PendingPod>,
+    groups: Vec<GroupFacts>,
+    nodes: Vec<ExistingNode>,
+}
+
+/// `scale` = 1 is 100 pods, 5 groups x 5 offerings, 10 nodes.
+fn world(scale: usize) -> World {
+    let offerings: Vec<OfferingFacts> = [(1, 2048), (2, 4096), (4, 8192), (8, 16384), (16, 32768)]
+        .iter()
+        .map(|&(cpu, mem)| OfferingFacts {
+            id: format!("o-{cpu}cpu"),
+            allocatable: allocatable(cpu, mem),
+            hourly_price: 0.011 * cpu as f64,
+        })
+        .collect();
+    let group_count = (5 * scale).min(50);
+    let groups: Vec<GroupFacts> = (0..group_count)
+        .map(|i| GroupFacts {
+            name: format!("g{i}"),
+            labels: BTreeMap::from([("pool".to_string(), format!("p{}", i % 10))]),
+            offerings: offerings.clone(),
+            allow_mixed: i % 2 == 0,
+            max_new_nodes: 1000,
+            ..GroupFacts::default()
+        })
+        .collect();
+    // 20 shapes of pods, some pinned to a pool
+    let pods = (0..100 * scale)
+        .map(|i| {
+            let shape = i % 20;
+            let mut requirements = PodRequirements {
+                requests: Resources::new(
+                    100 + 150 * shape as i64,
+                    (128 + 96 * shape as i64) * MI,
+                    1,
+                ),
+                ..PodRequirements::default()
+            };
+            if shape % 4 == 0 {
+                requirements
+                    .node_selector
+                    .insert("pool".into(), format!("p{}", shape % 10));
+            }
+            PendingPod {
+                key: format!("default/p{i}"),
+                requirements,
+            }
+        })
+        .collect();
+    let nodes = (0..10 * scale)
+        .map(|i| ExistingNode {
+            facts: NodeFacts {
+                name: format!("n{i}"),
+                labels: BTreeMap::from([("pool".to_string(), format!("p{}", i % 10))]),
+                allocatable: allocatable(4, 8192),
+                ready: true,
+                ..NodeFacts::default()
+            },
+            used: Resources::new(3800, 7000 * MI, 30),
+        })
+        .collect();
+    World {
+        pods,
+        groups,
+        nodes,
+    }
+}
+
+fn bench_plan(c: &mut Criterion) {
+    let mut group = c.benchmark_group("scale_up_plan");
+    group.sample_size(20);
+    for scale in [1usize, 10, 100] {
+        let w = world(scale);
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("{}pods", w.pods.len())),
+            &w,
+            |b, w| {
+                b.iter(|| {
+                    plan(PlanInput {
+                        pods: &w.pods,
+                        groups: &w.groups,
+                        nodes: &w.nodes,
+                        inflight: &[],
+                    })
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_plan);
+criterion_main!(benches);
