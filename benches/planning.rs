@@ -1,4 +1,5 @@
-//! Scale-up planning at 1x, 10x and 100x of a base size, so its growth is visible.
+//! Scale-up planning and scale-down evaluation at 1x, 10x and 100x of a base size, so their
+//! growth is visible.
 //!
 //! The 100x case is the target: 10,000 pending pods, 50 NodeGroups x 5 offerings,
 //! 1,000 existing nodes (target: under 100 ms on one core).
@@ -10,6 +11,9 @@ use vpsie_autoscaler::scaling::capacity::allocatable;
 use vpsie_autoscaler::scaling::fit::{NodeFacts, PodRequirements, Resources};
 use vpsie_autoscaler::scaling::plan::{
     plan, ExistingNode, GroupFacts, OfferingFacts, PendingPod, PlanInput,
+};
+use vpsie_autoscaler::scaling::scaledown::{
+    evaluate, GroupPolicy, NodeState, PodKind, PodOnNode, ScaleDownInput, ScaleDownOptions,
 };
 
 const MI: i64 = 1 << 20;
@@ -106,5 +110,97 @@ fn bench_plan(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_plan);
+/// `scale` = 1 is 10 nodes with 300 pods; 100 is 1,000 nodes with 30,000 pods (target: under
+/// 200 ms on one core). A third of the nodes are underutilized.
+fn scale_down_world(scale: usize) -> (Vec<NodeState>, Vec<GroupPolicy>) {
+    let now = chrono::Utc::now();
+    let groups: Vec<GroupPolicy> = (0..(5 * scale).min(50))
+        .map(|i| GroupPolicy {
+            name: format!("g{i}"),
+            enabled: true,
+            paused: false,
+            cpu_threshold: 50,
+            memory_threshold: 50,
+            unneeded_time: chrono::Duration::seconds(600),
+            stabilization_window: chrono::Duration::seconds(600),
+            last_scale_time: None,
+            min_nodes: 1,
+            current_nodes: 1000,
+        })
+        .collect();
+    let nodes = (0..10 * scale)
+        .map(|i| {
+            let light = i % 3 == 0;
+            let pods = (0..30)
+                .map(|j| PodOnNode {
+                    key: format!("default/n{i}-p{j}"),
+                    requirements: PodRequirements {
+                        requests: Resources::new(
+                            if light { 20 } else { 120 },
+                            if light { 32 * MI } else { 200 * MI },
+                            1,
+                        ),
+                        ..PodRequirements::default()
+                    },
+                    kind: if j == 0 {
+                        PodKind::DaemonSet
+                    } else {
+                        PodKind::Controlled
+                    },
+                    safe_to_evict: None,
+                    pdbs: vec![format!("default/pdb{}", j % 5)],
+                })
+                .collect();
+            NodeState {
+                facts: NodeFacts {
+                    name: format!("n{i}"),
+                    allocatable: allocatable(4, 8192),
+                    ready: true,
+                    ..NodeFacts::default()
+                },
+                group: format!("g{}", i % groups.len()),
+                pods,
+                do_not_delete: false,
+                unneeded_since: Some(now - chrono::Duration::seconds(3600)),
+                hourly_price: 0.04,
+            }
+        })
+        .collect();
+    (nodes, groups)
+}
+
+fn bench_scale_down(c: &mut Criterion) {
+    let mut group = c.benchmark_group("scale_down_evaluate");
+    group.sample_size(20);
+    let pdbs: BTreeMap<String, i32> = (0..5).map(|i| (format!("default/pdb{i}"), 3)).collect();
+    let options = ScaleDownOptions {
+        max_nonempty_per_round: 3,
+        evict_bare_pods: false,
+    };
+    let offerings = BTreeMap::new();
+    for scale in [1usize, 10, 100] {
+        let (nodes, groups) = scale_down_world(scale);
+        let now = chrono::Utc::now();
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("{}nodes-{}pods", nodes.len(), nodes.len() * 30)),
+            &(nodes, groups),
+            |b, (nodes, groups)| {
+                b.iter(|| {
+                    evaluate(ScaleDownInput {
+                        nodes,
+                        others: &[],
+                        groups,
+                        pdb_allowed: &pdbs,
+                        now,
+                        options: &options,
+                        offerings: &offerings,
+                    })
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_plan, bench_scale_down);
 criterion_main!(benches);

@@ -5,5 +5,6 @@ pub mod capacity;
 pub mod fit;
 pub mod plan;
 pub mod quantity;
+pub mod scaledown;
 
 pub use fit::{check, failed_scheduling_message, NodeFacts, PodRequirements, Resources, Unfit};
