@@ -34,3 +34,1187 @@ fn generated_crds_are_up_to_date() {
         stale.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Taint;
+use kube::core::cel::{compile_schema, Validator};
+use serde_json::{json, Value};
+use vpsie_autoscaler::api::{
+    NodeGroup, NodeGroupSpec, ScaleDownPolicy, ScaleUpPolicy, VPSieNode, VPSieNodePhase,
+    VPSieNodeSpec, VPSieNodeStatus,
+};
+
+fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// A committed CRD file, parsed into JSON.
+fn committed_crd(plural: &str) -> Value {
+    let path = crd_dir().join(format!("{plural}.autoscaler.vpsie.com.yaml"));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+}
+
+fn version(crd: &Value) -> &Value {
+    let versions = crd["spec"]["versions"].as_array().expect("spec.versions");
+    assert_eq!(versions.len(), 1, "exactly one version");
+    &versions[0]
+}
+
+fn root_schema(crd: &Value) -> &Value {
+    &version(crd)["schema"]["openAPIV3Schema"]
+}
+
+/// The schema at a dotted path of property names, e.g. `spec.scaleUpPolicy.cpuThreshold`.
+fn prop<'a>(crd: &'a Value, path: &str) -> &'a Value {
+    let mut s = root_schema(crd);
+    for part in path.split('.') {
+        if part == "[]" {
+            s = &s["items"];
+        } else {
+            s = &s["properties"][part];
+        }
+        assert!(!s.is_null(), "no schema at {path} (stopped at {part})");
+    }
+    s
+}
+
+fn required(schema: &Value) -> Vec<&str> {
+    schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn cel_rules(schema: &Value) -> Vec<(String, String)> {
+    schema["x-kubernetes-validations"]
+        .as_array()
+        .map(|rules| {
+            rules
+                .iter()
+                .map(|r| {
+                    (
+                        r["rule"].as_str().unwrap_or_default().to_string(),
+                        r["message"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn example_nodegroup() -> NodeGroup {
+    serde_yaml::from_str(&fixture("nodegroup-example.yaml")).expect("example NodeGroup parses")
+}
+
+fn example_vpsienode() -> VPSieNode {
+    serde_yaml::from_str(&fixture("vpsienode-example.yaml")).expect("example VPSieNode parses")
+}
+
+fn valid_spec() -> NodeGroupSpec {
+    NodeGroupSpec {
+        min_nodes: 1,
+        max_nodes: 5,
+        datacenter_id: "dc-us-east-1".into(),
+        offering_ids: vec!["small-2cpu-4gb".into(), "medium-4cpu-8gb".into()],
+        os_image_id: "ubuntu-22.04-lts".into(),
+        ..Default::default()
+    }
+}
+
+/// Runs the CEL rules of a committed CRD on an object (defaults applied first, as an API server does).
+fn cel_check(crd: &Value, object: &Value, old: Option<&Value>) -> Result<(), Vec<String>> {
+    Validator::new()
+        .validate(root_schema(crd), object, old)
+        .map_err(|errs| errs.iter().map(|e| e.message.clone()).collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// CRD metadata
+
+#[test]
+fn nodegroup_crd_names_scope_and_subresources() {
+    let crd = committed_crd("nodegroups");
+    assert_eq!(crd["apiVersion"], "apiextensions.k8s.io/v1");
+    assert_eq!(crd["kind"], "CustomResourceDefinition");
+    assert_eq!(crd["metadata"]["name"], "nodegroups.autoscaler.vpsie.com");
+    assert_eq!(crd["spec"]["group"], "autoscaler.vpsie.com");
+    assert_eq!(crd["spec"]["scope"], "Namespaced");
+    let names = &crd["spec"]["names"];
+    assert_eq!(names["kind"], "NodeGroup");
+    assert_eq!(names["plural"], "nodegroups");
+    assert_eq!(names["singular"], "nodegroup");
+    assert_eq!(names["shortNames"], json!(["ng"]));
+    assert_eq!(names["categories"], json!(["vpsie"]));
+    let v = version(&crd);
+    assert_eq!(v["name"], "v1alpha1");
+    assert_eq!(v["served"], true);
+    assert_eq!(v["storage"], true);
+    assert_eq!(v["subresources"], json!({"status": {}}));
+}
+
+#[test]
+fn vpsienode_crd_names_scope_and_subresources() {
+    let crd = committed_crd("vpsienodes");
+    assert_eq!(crd["metadata"]["name"], "vpsienodes.autoscaler.vpsie.com");
+    assert_eq!(crd["spec"]["group"], "autoscaler.vpsie.com");
+    assert_eq!(crd["spec"]["scope"], "Namespaced");
+    let names = &crd["spec"]["names"];
+    assert_eq!(names["kind"], "VPSieNode");
+    assert_eq!(names["plural"], "vpsienodes");
+    assert_eq!(names["singular"], "vpsienode");
+    assert_eq!(names["shortNames"], json!(["vn"]));
+    assert_eq!(names["categories"], json!(["vpsie"]));
+    let v = version(&crd);
+    assert_eq!(v["name"], "v1alpha1");
+    assert_eq!(v["subresources"], json!({"status": {}}));
+    assert_eq!(
+        v["selectableFields"],
+        json!([{"jsonPath": ".status.phase"}])
+    );
+}
+
+fn columns(crd: &Value) -> Vec<(String, String, String)> {
+    version(crd)["additionalPrinterColumns"]
+        .as_array()
+        .expect("additionalPrinterColumns")
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default().to_string(),
+                c["jsonPath"].as_str().unwrap_or_default().to_string(),
+                c["type"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn cols(list: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    list.iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
+}
+
+#[test]
+fn printer_columns() {
+    assert_eq!(
+        columns(&committed_crd("nodegroups")),
+        cols(&[
+            ("MIN", ".spec.minNodes", "integer"),
+            ("MAX", ".spec.maxNodes", "integer"),
+            ("CURRENT", ".status.currentNodes", "integer"),
+            ("READY", ".status.readyNodes", "integer"),
+            ("DESIRED", ".status.desiredNodes", "integer"),
+            ("AGE", ".metadata.creationTimestamp", "date"),
+        ])
+    );
+    assert_eq!(
+        columns(&committed_crd("vpsienodes")),
+        cols(&[
+            ("PHASE", ".status.phase", "string"),
+            ("NODE", ".status.nodeName", "string"),
+            ("VPS-ID", ".spec.vpsieInstanceID", "integer"),
+            ("TYPE", ".spec.instanceType", "string"),
+            ("IP", ".spec.ipAddress", "string"),
+            ("AGE", ".metadata.creationTimestamp", "date"),
+        ])
+    );
+}
+
+#[test]
+fn crds_yaml_is_both_files_nodegroup_first() {
+    let all = api::crds_yaml();
+    let docs: Vec<Value> = all
+        .split("---\n")
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| serde_yaml::from_str(d).expect("each document parses"))
+        .collect();
+    assert_eq!(
+        docs,
+        vec![committed_crd("nodegroups"), committed_crd("vpsienodes")]
+    );
+    assert_eq!(api::crds().len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema: defaults, bounds, required fields, CEL rules
+
+#[test]
+fn nodegroup_spec_defaults_in_schema() {
+    let crd = committed_crd("nodegroups");
+    let d = |path: &str| prop(&crd, path)["default"].clone();
+    assert_eq!(d("spec.labels"), json!({}));
+    assert_eq!(d("spec.taints"), json!([]));
+    assert_eq!(d("spec.sshKeyIDs"), json!([]));
+    assert_eq!(d("spec.tags"), json!([]));
+    assert_eq!(d("spec.userData"), json!(""));
+    assert_eq!(d("spec.preferredInstanceType"), json!(""));
+    assert_eq!(d("spec.allowMixedInstances"), json!(false));
+    assert_eq!(
+        d("spec.scaleUpPolicy"),
+        json!({"enabled": true, "stabilizationWindowSeconds": 60, "cpuThreshold": 80, "memoryThreshold": 80})
+    );
+    assert_eq!(
+        d("spec.scaleDownPolicy"),
+        json!({"enabled": true, "stabilizationWindowSeconds": 600, "cpuThreshold": 50,
+               "memoryThreshold": 50, "unneededTime": 600})
+    );
+    for (field, value) in [
+        ("enabled", json!(true)),
+        ("stabilizationWindowSeconds", json!(60)),
+        ("cpuThreshold", json!(80)),
+        ("memoryThreshold", json!(80)),
+    ] {
+        assert_eq!(
+            d(&format!("spec.scaleUpPolicy.{field}")),
+            value,
+            "scaleUpPolicy.{field}"
+        );
+    }
+    for (field, value) in [
+        ("enabled", json!(true)),
+        ("stabilizationWindowSeconds", json!(600)),
+        ("cpuThreshold", json!(50)),
+        ("memoryThreshold", json!(50)),
+        ("unneededTime", json!(600)),
+    ] {
+        assert_eq!(
+            d(&format!("spec.scaleDownPolicy.{field}")),
+            value,
+            "scaleDownPolicy.{field}"
+        );
+    }
+    for required_field in [
+        "minNodes",
+        "maxNodes",
+        "datacenterID",
+        "offeringIDs",
+        "osImageID",
+    ] {
+        assert!(
+            d(&format!("spec.{required_field}")).is_null(),
+            "{required_field} has no default"
+        );
+    }
+}
+
+#[test]
+fn nodegroup_schema_bounds() {
+    let crd = committed_crd("nodegroups");
+    let num = |path: &str, key: &str| prop(&crd, path)[key].as_f64();
+    assert_eq!(num("spec.minNodes", "minimum"), Some(0.0));
+    assert_eq!(num("spec.maxNodes", "minimum"), Some(1.0));
+    assert_eq!(num("spec.datacenterID", "minLength"), Some(1.0));
+    assert_eq!(num("spec.osImageID", "minLength"), Some(1.0));
+    assert_eq!(num("spec.offeringIDs", "minItems"), Some(1.0));
+    assert_eq!(num("spec.offeringIDs", "maxItems"), Some(32.0));
+    assert_eq!(num("spec.offeringIDs.[]", "minLength"), Some(1.0));
+    assert_eq!(num("spec.offeringIDs.[]", "maxLength"), Some(128.0));
+    assert_eq!(
+        prop(&crd, "spec.offeringIDs")["x-kubernetes-list-type"],
+        "set"
+    );
+    assert_eq!(num("spec.preferredInstanceType", "maxLength"), Some(128.0));
+    for policy in ["scaleUpPolicy", "scaleDownPolicy"] {
+        for t in ["cpuThreshold", "memoryThreshold"] {
+            let path = format!("spec.{policy}.{t}");
+            assert_eq!(num(&path, "minimum"), Some(0.0), "{path}");
+            assert_eq!(num(&path, "maximum"), Some(100.0), "{path}");
+        }
+        let path = format!("spec.{policy}.stabilizationWindowSeconds");
+        assert_eq!(num(&path, "minimum"), Some(1.0), "{path}");
+    }
+    assert_eq!(
+        num("spec.scaleDownPolicy.unneededTime", "minimum"),
+        Some(0.0)
+    );
+    assert_eq!(prop(&crd, "spec.minNodes")["format"], "int32");
+    assert_eq!(prop(&crd, "status.observedGeneration")["format"], "int64");
+    assert_eq!(
+        prop(&crd, "status.observedReconcileTrigger")["type"],
+        "string"
+    );
+}
+
+#[test]
+fn nodegroup_required_fields_and_cel_rules() {
+    let crd = committed_crd("nodegroups");
+    assert_eq!(required(root_schema(&crd)), vec!["spec"]);
+    assert_eq!(
+        required(prop(&crd, "spec")),
+        vec![
+            "datacenterID",
+            "maxNodes",
+            "minNodes",
+            "offeringIDs",
+            "osImageID"
+        ]
+    );
+    assert!(
+        required(prop(&crd, "status")).is_empty(),
+        "status fields are all optional"
+    );
+    assert!(required(prop(&crd, "spec.scaleUpPolicy")).is_empty());
+    assert!(required(prop(&crd, "spec.scaleDownPolicy")).is_empty());
+    assert_eq!(
+        required(prop(&crd, "status.conditions.[]")),
+        vec!["lastTransitionTime", "status", "type"]
+    );
+    let rules = cel_rules(prop(&crd, "spec"));
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    assert_eq!(rules[0].0, "self.maxNodes >= self.minNodes");
+    assert!(
+        rules[0].1.contains("maxNodes must be >= minNodes"),
+        "{}",
+        rules[0].1
+    );
+    assert!(
+        rules[0].1.contains("MinNodes exceeds MaxNodes"),
+        "{}",
+        rules[0].1
+    );
+    assert_eq!(
+        rules[1].0,
+        "!has(self.preferredInstanceType) || self.preferredInstanceType == '' || self.preferredInstanceType in self.offeringIDs"
+    );
+    assert!(
+        rules[1].1.contains("preferredInstanceType"),
+        "{}",
+        rules[1].1
+    );
+    assert!(
+        rules[1].1.contains("pick one of offeringIDs"),
+        "{}",
+        rules[1].1
+    );
+}
+
+#[test]
+fn vpsienode_schema_bounds_required_and_cel() {
+    let crd = committed_crd("vpsienodes");
+    assert_eq!(
+        required(prop(&crd, "spec")),
+        vec![
+            "datacenterID",
+            "instanceType",
+            "nodeGroupName",
+            "vpsieInstanceID"
+        ]
+    );
+    assert!(required(prop(&crd, "status")).is_empty());
+    let id = prop(&crd, "spec.vpsieInstanceID");
+    assert_eq!(id["minimum"].as_f64(), Some(0.0));
+    assert_eq!(id["format"], "int64");
+    assert_eq!(
+        cel_rules(id),
+        vec![(
+            "oldSelf == 0 || self == oldSelf".to_string(),
+            "vpsieInstanceID is immutable once set".to_string()
+        )]
+    );
+    for f in ["instanceType", "nodeGroupName", "datacenterID"] {
+        assert_eq!(
+            prop(&crd, &format!("spec.{f}"))["minLength"].as_f64(),
+            Some(1.0),
+            "{f}"
+        );
+    }
+    let phases: Vec<&str> = prop(&crd, "status.phase")["enum"]
+        .as_array()
+        .expect("phase enum")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let expected: Vec<&str> = VPSieNodePhase::ALL.iter().map(|p| p.as_str()).collect();
+    assert_eq!(phases, expected);
+    for f in ["cpu", "memoryMB", "diskGB", "bandwidthGB"] {
+        assert_eq!(
+            prop(&crd, &format!("status.resources.{f}"))["type"],
+            "integer",
+            "{f}"
+        );
+    }
+    for f in [
+        "createdAt",
+        "provisionedAt",
+        "joinedAt",
+        "readyAt",
+        "terminatingAt",
+    ] {
+        assert_eq!(
+            prop(&crd, &format!("status.{f}"))["format"],
+            "date-time",
+            "{f}"
+        );
+    }
+    assert_eq!(prop(&crd, "status.observedGeneration")["format"], "int64");
+}
+
+/// Every schema node has a type (or is an explicit int-or-string / preserve-unknown node):
+/// a non-structural schema is rejected by an API server.
+#[test]
+fn schemas_are_structural() {
+    fn walk(s: &Value, path: &str) {
+        let untyped_ok = s["x-kubernetes-int-or-string"] == true
+            || s["x-kubernetes-preserve-unknown-fields"] == true;
+        assert!(
+            s["type"].is_string() || untyped_ok,
+            "no type at {path}: {s}"
+        );
+        for banned in [
+            "$ref",
+            "anyOf",
+            "oneOf",
+            "allOf",
+            "not",
+            "definitions",
+            "$defs",
+        ] {
+            assert!(s.get(banned).is_none(), "{banned} at {path}");
+        }
+        if let Some(props) = s["properties"].as_object() {
+            for (k, v) in props {
+                walk(v, &format!("{path}.{k}"));
+            }
+        }
+        if s["items"].is_object() {
+            walk(&s["items"], &format!("{path}[]"));
+        }
+        if s["additionalProperties"].is_object() {
+            walk(&s["additionalProperties"], &format!("{path}{{}}"));
+        }
+    }
+    for plural in ["nodegroups", "vpsienodes"] {
+        let crd = committed_crd(plural);
+        walk(root_schema(&crd), plural);
+        let compiled = compile_schema(root_schema(&crd));
+        assert!(
+            !compiled.has_errors(),
+            "{plural}: CEL rules do not compile: {:?}",
+            compiled.compilation_errors()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CEL rules, evaluated client-side on the committed schemas
+
+#[test]
+fn cel_accepts_examples_and_rejects_min_above_max() {
+    let crd = committed_crd("nodegroups");
+    let example = serde_json::to_value(example_nodegroup()).expect("serialize");
+    assert_eq!(cel_check(&crd, &example, None), Ok(()));
+
+    let mut bad = example.clone();
+    bad["spec"]["minNodes"] = json!(30);
+    let errs = cel_check(&crd, &bad, None).expect_err("min > max rejected");
+    assert!(
+        errs.iter().any(|m| m.contains("MinNodes exceeds MaxNodes")),
+        "{errs:?}"
+    );
+
+    let mut bad = example.clone();
+    bad["spec"]["preferredInstanceType"] = json!("huge-64cpu");
+    let errs = cel_check(&crd, &bad, None).expect_err("preferred type outside offerings rejected");
+    assert!(
+        errs.iter().any(|m| m.contains("preferredInstanceType")),
+        "{errs:?}"
+    );
+
+    let mut ok = example.clone();
+    ok["spec"]["preferredInstanceType"] = json!("");
+    assert_eq!(cel_check(&crd, &ok, None), Ok(()));
+    ok["spec"]
+        .as_object_mut()
+        .map(|s| s.remove("preferredInstanceType"));
+    assert_eq!(cel_check(&crd, &ok, None), Ok(()));
+}
+
+#[test]
+fn cel_makes_instance_id_immutable_once_set() {
+    let crd = committed_crd("vpsienodes");
+    let with_id = |id: i64| {
+        let mut v = serde_json::to_value(example_vpsienode()).expect("serialize");
+        v["spec"]["vpsieInstanceID"] = json!(id);
+        v
+    };
+    assert_eq!(
+        cel_check(&crd, &with_id(0), None),
+        Ok(()),
+        "create with 0 (intent first)"
+    );
+    assert_eq!(
+        cel_check(&crd, &with_id(1001), Some(&with_id(0))),
+        Ok(()),
+        "0 -> id"
+    );
+    assert_eq!(
+        cel_check(&crd, &with_id(1001), Some(&with_id(1001))),
+        Ok(()),
+        "unchanged"
+    );
+    let errs = cel_check(&crd, &with_id(1002), Some(&with_id(1001))).expect_err("id -> other id");
+    assert_eq!(
+        errs,
+        vec!["vpsieInstanceID is immutable once set".to_string()]
+    );
+    assert!(
+        cel_check(&crd, &with_id(0), Some(&with_id(1001))).is_err(),
+        "id -> 0"
+    );
+}
+
+/// What an API server fills in from the schema defaults equals what serde fills in.
+#[test]
+fn schema_defaults_match_serde_defaults() {
+    let crd = committed_crd("nodegroups");
+    let minimal = json!({
+        "apiVersion": "autoscaler.vpsie.com/v1alpha1",
+        "kind": "NodeGroup",
+        "metadata": {"name": "minimal", "namespace": "default"},
+        "spec": {
+            "minNodes": 0, "maxNodes": 3, "datacenterID": "dc-us-east-1",
+            "offeringIDs": ["small-2cpu-4gb"], "osImageID": "ubuntu-22.04-lts"
+        }
+    });
+    let by_server = kube::core::cel::apply_defaults(root_schema(&crd), &minimal);
+    let by_serde: NodeGroup = serde_json::from_value(minimal).expect("minimal parses");
+    assert_eq!(
+        by_server["spec"],
+        serde_json::to_value(&by_serde.spec).expect("serialize")
+    );
+    // A partly given policy keeps the given field and defaults the others, both ways.
+    let partial = json!({
+        "apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
+        "metadata": {"name": "p"},
+        "spec": {"minNodes": 0, "maxNodes": 3, "datacenterID": "d", "offeringIDs": ["o"],
+                 "osImageID": "i", "scaleDownPolicy": {"unneededTime": 120}}
+    });
+    let by_server = kube::core::cel::apply_defaults(root_schema(&crd), &partial);
+    let by_serde: NodeGroup = serde_json::from_value(partial).expect("partial parses");
+    assert_eq!(by_serde.spec.scale_down_policy.unneeded_time, 120);
+    assert_eq!(
+        by_serde.spec.scale_down_policy.stabilization_window_seconds,
+        600
+    );
+    assert_eq!(
+        by_server["spec"],
+        serde_json::to_value(&by_serde.spec).expect("serialize")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Round trips of the API reference's examples
+
+#[test]
+fn nodegroup_example_round_trips_and_validates() {
+    let ng = example_nodegroup();
+    assert_eq!(ng.spec.min_nodes, 3);
+    assert_eq!(ng.spec.max_nodes, 20);
+    assert_eq!(ng.spec.datacenter_id, "dc-us-east-1");
+    assert_eq!(ng.spec.offering_ids.len(), 3);
+    assert_eq!(ng.spec.preferred_instance_type, "medium-4cpu-8gb");
+    assert!(ng.spec.allow_mixed_instances);
+    assert_eq!(
+        ng.spec.labels.get("workload-type").map(String::as_str),
+        Some("general")
+    );
+    assert_eq!(ng.spec.ssh_key_ids, vec!["ssh-key-123"]);
+    let status = ng.status.as_ref().expect("example has a status");
+    assert_eq!(status.nodes[0].vps_id, 1001);
+    assert_eq!(status.nodes[0].ip_address, "192.0.2.10");
+    let ready = ng
+        .condition(api::NodeGroupCondition::READY)
+        .expect("Ready condition");
+    assert_eq!(ready.status, api::ConditionStatus::True);
+    assert_eq!(ready.reason, "AllNodesReady");
+    assert!(status.last_scale_time.is_some());
+    assert_eq!(ng.validate(), Ok(()));
+
+    let yaml = serde_yaml::to_string(&ng).expect("serialize");
+    let back: NodeGroup = serde_yaml::from_str(&yaml).expect("re-parse");
+    assert_eq!(back, ng);
+    // JSON names on the wire are exactly the spec's.
+    let v = serde_json::to_value(&ng).expect("to json");
+    for key in [
+        "minNodes",
+        "maxNodes",
+        "datacenterID",
+        "offeringIDs",
+        "osImageID",
+        "scaleUpPolicy",
+        "scaleDownPolicy",
+        "labels",
+        "taints",
+        "sshKeyIDs",
+        "tags",
+        "userData",
+        "preferredInstanceType",
+        "allowMixedInstances",
+    ] {
+        assert!(
+            v["spec"].get(key).is_some(),
+            "spec.{key} missing in {}",
+            v["spec"]
+        );
+    }
+    assert_eq!(v["status"]["nodes"][0]["vpsID"], 1001);
+}
+
+#[test]
+fn vpsienode_example_round_trips_and_validates() {
+    let vn = example_vpsienode();
+    assert_eq!(vn.spec.vpsie_instance_id, 1001);
+    assert_eq!(vn.spec.ipv6_address.as_deref(), Some("2001:db8::1"));
+    assert_eq!(vn.phase(), VPSieNodePhase::Ready);
+    let status = vn.status.as_ref().expect("status");
+    let res = status.resources.as_ref().expect("resources");
+    assert_eq!(
+        (res.cpu, res.memory_mb, res.disk_gb, res.bandwidth_gb),
+        (4, 8192, 100, 2000)
+    );
+    assert_eq!(status.conditions.len(), 3);
+    assert!(vn.condition(api::VPSieNodeCondition::NODE_READY).is_some());
+    assert_eq!(status.observed_generation, Some(1));
+    assert_eq!(vn.validate(), Ok(()));
+
+    let yaml = serde_yaml::to_string(&vn).expect("serialize");
+    let back: VPSieNode = serde_yaml::from_str(&yaml).expect("re-parse");
+    assert_eq!(back, vn);
+    let v = serde_json::to_value(&vn).expect("to json");
+    assert_eq!(v["spec"]["vpsieInstanceID"], 1001);
+    assert_eq!(v["status"]["resources"]["memoryMB"], 8192);
+    assert_eq!(v["metadata"]["labels"]["nodegroup"], "production-workers");
+}
+
+#[test]
+fn minimal_nodegroup_gets_every_default() {
+    let yaml = r#"
+apiVersion: autoscaler.vpsie.com/v1alpha1
+kind: NodeGroup
+metadata:
+  name: minimal
+spec:
+  minNodes: 1
+  maxNodes: 2
+  datacenterID: dc-us-east-1
+  offeringIDs: [small-2cpu-4gb]
+  osImageID: ubuntu-22.04-lts
+"#;
+    let ng: NodeGroup = serde_yaml::from_str(yaml).expect("minimal parses");
+    let s = &ng.spec;
+    assert_eq!(
+        s.scale_up_policy,
+        ScaleUpPolicy {
+            enabled: true,
+            stabilization_window_seconds: 60,
+            cpu_threshold: 80,
+            memory_threshold: 80
+        }
+    );
+    assert_eq!(
+        s.scale_down_policy,
+        ScaleDownPolicy {
+            enabled: true,
+            stabilization_window_seconds: 600,
+            cpu_threshold: 50,
+            memory_threshold: 50,
+            unneeded_time: 600
+        }
+    );
+    assert!(s.labels.is_empty());
+    assert!(s.taints.is_empty());
+    assert!(s.ssh_key_ids.is_empty());
+    assert!(s.tags.is_empty());
+    assert_eq!(s.user_data, "");
+    assert_eq!(s.preferred_instance_type, "");
+    assert!(!s.allow_mixed_instances);
+    assert!(ng.status.is_none());
+    assert_eq!(ng.validate(), Ok(()));
+}
+
+#[test]
+fn missing_required_field_is_a_parse_error_naming_it() {
+    let yaml = "minNodes: 1\nmaxNodes: 2\ndatacenterID: d\nosImageID: i\n";
+    let err = serde_yaml::from_str::<NodeGroupSpec>(yaml).expect_err("offeringIDs is required");
+    assert!(err.to_string().contains("offeringIDs"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// validate(): a table of invalid specs, each with exactly the expected paths
+
+fn taint(key: &str, value: Option<&str>, effect: &str) -> Taint {
+    Taint {
+        key: key.into(),
+        value: value.map(Into::into),
+        effect: effect.into(),
+        time_added: None,
+    }
+}
+
+#[test]
+fn invalid_nodegroup_specs_report_exact_paths() {
+    type Case = (&'static str, fn(&mut NodeGroupSpec), Vec<&'static str>);
+    let cases: Vec<Case> = vec![
+        ("negative min", |s| s.min_nodes = -1, vec!["spec.minNodes"]),
+        (
+            "zero max",
+            |s| {
+                s.min_nodes = 0;
+                s.max_nodes = 0
+            },
+            vec!["spec.maxNodes"],
+        ),
+        (
+            "min above max",
+            |s| {
+                s.min_nodes = 3;
+                s.max_nodes = 2
+            },
+            vec!["spec.maxNodes"],
+        ),
+        (
+            "negative max below min",
+            |s| {
+                s.min_nodes = 1;
+                s.max_nodes = -1
+            },
+            vec!["spec.maxNodes", "spec.maxNodes"],
+        ),
+        (
+            "empty datacenter",
+            |s| s.datacenter_id.clear(),
+            vec!["spec.datacenterID"],
+        ),
+        (
+            "empty image",
+            |s| s.os_image_id.clear(),
+            vec!["spec.osImageID"],
+        ),
+        (
+            "no offerings",
+            |s| s.offering_ids.clear(),
+            vec!["spec.offeringIDs"],
+        ),
+        (
+            "empty and duplicate offering",
+            |s| s.offering_ids = vec!["a".into(), "".into(), "a".into()],
+            vec!["spec.offeringIDs[1]", "spec.offeringIDs[2]"],
+        ),
+        (
+            "too many offerings",
+            |s| s.offering_ids = (0..33).map(|i| format!("o{i}")).collect(),
+            vec!["spec.offeringIDs"],
+        ),
+        (
+            "over-long offering",
+            |s| s.offering_ids = vec!["x".repeat(129)],
+            vec!["spec.offeringIDs[0]"],
+        ),
+        (
+            "preferred not offered",
+            |s| s.preferred_instance_type = "huge".into(),
+            vec!["spec.preferredInstanceType"],
+        ),
+        (
+            "thresholds out of range",
+            |s| {
+                s.scale_up_policy.cpu_threshold = 101;
+                s.scale_up_policy.memory_threshold = -1;
+                s.scale_down_policy.cpu_threshold = 200;
+                s.scale_down_policy.memory_threshold = -5;
+            },
+            vec![
+                "spec.scaleUpPolicy.cpuThreshold",
+                "spec.scaleUpPolicy.memoryThreshold",
+                "spec.scaleDownPolicy.cpuThreshold",
+                "spec.scaleDownPolicy.memoryThreshold",
+            ],
+        ),
+        (
+            "zero windows and negative unneeded time",
+            |s| {
+                s.scale_up_policy.stabilization_window_seconds = 0;
+                s.scale_down_policy.stabilization_window_seconds = -1;
+                s.scale_down_policy.unneeded_time = -1;
+            },
+            vec![
+                "spec.scaleUpPolicy.stabilizationWindowSeconds",
+                "spec.scaleDownPolicy.stabilizationWindowSeconds",
+                "spec.scaleDownPolicy.unneededTime",
+            ],
+        ),
+        (
+            "bad label key and value",
+            |s| {
+                s.labels = BTreeMap::from([
+                    ("ok".to_string(), "fine".to_string()),
+                    ("bad key".to_string(), "x".to_string()),
+                    ("long".to_string(), "v".repeat(64)),
+                ])
+            },
+            vec!["spec.labels[bad key]", "spec.labels[long]"],
+        ),
+        (
+            "bad taints",
+            |s| {
+                s.taints = vec![
+                    taint("dedicated", Some("gpu"), "NoSchedule"),
+                    taint("dedicated", None, "Sometimes"),
+                    taint("-bad", Some("a b"), "NoExecute"),
+                ]
+            },
+            vec![
+                "spec.taints[1].effect",
+                "spec.taints[2].key",
+                "spec.taints[2].value",
+            ],
+        ),
+        (
+            "everything at once",
+            |s| {
+                *s = NodeGroupSpec::default();
+                s.min_nodes = 5;
+            },
+            vec![
+                "spec.maxNodes",
+                "spec.maxNodes",
+                "spec.datacenterID",
+                "spec.offeringIDs",
+                "spec.osImageID",
+            ],
+        ),
+    ];
+    assert_eq!(valid_spec().validate(), Ok(()));
+    for (name, mutate, expected) in cases {
+        let mut spec = valid_spec();
+        mutate(&mut spec);
+        let err = spec.validate().expect_err(name);
+        assert_eq!(err.paths(), expected, "case {name}: {err}");
+        assert_eq!(
+            err.to_string().lines().count(),
+            expected.len(),
+            "case {name}"
+        );
+        for e in &err.errors {
+            assert!(e.message.contains("fix:"), "case {name}: no fix in {e}");
+            assert!(!e.value.is_empty(), "case {name}: no value in {e}");
+        }
+    }
+}
+
+#[test]
+fn min_above_max_error_reads_as_specified() {
+    let spec = NodeGroupSpec {
+        min_nodes: 3,
+        max_nodes: 2,
+        ..valid_spec()
+    };
+    let err = spec.validate().expect_err("invalid");
+    assert_eq!(
+        err.errors,
+        vec![api::FieldError {
+            path: "spec.maxNodes".into(),
+            value: "2".into(),
+            message: "must be >= spec.minNodes (3): MinNodes exceeds MaxNodes; fix: raise maxNodes or lower minNodes".into(),
+        }]
+    );
+    assert_eq!(
+        err.to_string(),
+        "spec.maxNodes: invalid value 2: must be >= spec.minNodes (3): MinNodes exceeds MaxNodes; fix: raise maxNodes or lower minNodes"
+    );
+}
+
+#[test]
+fn user_data_is_redacted_from_debug_and_errors() {
+    let spec = NodeGroupSpec {
+        user_data: "#cloud-config\nkubeadm join --token abcdef.s3cr3ttoken".into(),
+        min_nodes: 9,
+        ..valid_spec()
+    };
+    let ng = NodeGroup::new("ng", spec.clone());
+    let debug = format!("{ng:?} {spec:?}");
+    assert!(!debug.contains("s3cr3t"), "{debug}");
+    assert!(debug.contains("redacted"), "{debug}");
+    let err = spec.validate().expect_err("min above max");
+    assert!(!err.to_string().contains("s3cr3t"));
+}
+
+fn vpsienode(id: i64, phase: Option<VPSieNodePhase>) -> VPSieNode {
+    let mut vn = VPSieNode::new(
+        "vn-1",
+        VPSieNodeSpec {
+            vpsie_instance_id: id,
+            instance_type: "small-2cpu-4gb".into(),
+            node_group_name: "workers".into(),
+            datacenter_id: "dc-us-east-1".into(),
+            ..Default::default()
+        },
+    );
+    vn.status = phase.map(|phase| VPSieNodeStatus {
+        phase,
+        ..Default::default()
+    });
+    vn
+}
+
+#[test]
+fn instance_id_zero_is_only_an_error_once_the_vps_exists() {
+    use VPSieNodePhase::*;
+    assert_eq!(vpsienode(0, None).validate(), Ok(()), "no status = Pending");
+    for phase in [Pending, Provisioning, Failed] {
+        assert_eq!(vpsienode(0, Some(phase)).validate(), Ok(()), "{phase}");
+    }
+    for phase in [Provisioned, Joining, Ready, Terminating, Deleting] {
+        let err = vpsienode(0, Some(phase))
+            .validate()
+            .expect_err("id required");
+        assert_eq!(err.paths(), vec!["spec.vpsieInstanceID"], "{phase}");
+        assert!(err.to_string().contains(phase.as_str()), "{err}");
+        assert_eq!(vpsienode(7, Some(phase)).validate(), Ok(()), "{phase}");
+    }
+    for phase in VPSieNodePhase::ALL {
+        let err = vpsienode(-1, Some(phase)).validate().expect_err("negative");
+        assert_eq!(err.paths(), vec!["spec.vpsieInstanceID"]);
+    }
+}
+
+#[test]
+fn invalid_vpsienode_specs_report_exact_paths() {
+    let mut vn = vpsienode(1, Some(VPSieNodePhase::Ready));
+    vn.spec.instance_type.clear();
+    vn.spec.node_group_name.clear();
+    vn.spec.datacenter_id.clear();
+    let err = vn.validate().expect_err("empty fields");
+    assert_eq!(
+        err.paths(),
+        vec![
+            "spec.instanceType",
+            "spec.nodeGroupName",
+            "spec.datacenterID"
+        ]
+    );
+}
+
+#[test]
+fn validate_update_enforces_immutable_instance_id() {
+    let pending = vpsienode(0, Some(VPSieNodePhase::Pending));
+    let created = vpsienode(1001, Some(VPSieNodePhase::Provisioning));
+    assert_eq!(created.validate_update(&pending), Ok(()));
+    assert_eq!(created.validate_update(&created), Ok(()));
+    let changed = vpsienode(1002, Some(VPSieNodePhase::Provisioning));
+    let err = changed.validate_update(&created).expect_err("changed id");
+    assert_eq!(err.paths(), vec!["spec.vpsieInstanceID"]);
+    assert!(err.to_string().contains("immutable once set"), "{err}");
+    let reset = vpsienode(0, Some(VPSieNodePhase::Ready));
+    let err = reset.validate_update(&created).expect_err("reset id");
+    assert_eq!(
+        err.paths(),
+        vec!["spec.vpsieInstanceID", "spec.vpsieInstanceID"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers on the types
+
+#[test]
+fn phase_names_parse_and_display() {
+    for phase in VPSieNodePhase::ALL {
+        assert_eq!(phase.to_string(), phase.as_str());
+        assert_eq!(phase.as_str().parse::<VPSieNodePhase>(), Ok(phase));
+        assert_eq!(
+            phase.as_str().to_lowercase().parse::<VPSieNodePhase>(),
+            Ok(phase)
+        );
+        assert_eq!(
+            serde_json::to_value(phase).expect("serialize"),
+            json!(phase.as_str())
+        );
+    }
+    let err = "Exploded".parse::<VPSieNodePhase>().expect_err("unknown");
+    assert!(err.to_string().contains("Exploded") && err.to_string().contains("fix:"));
+    assert!(VPSieNodePhase::Failed.is_terminal());
+    assert!(!VPSieNodePhase::Ready.is_terminal());
+    assert_eq!(VPSieNodePhase::default(), VPSieNodePhase::Pending);
+}
+
+#[test]
+fn set_condition_keeps_transition_time_when_status_is_unchanged() {
+    use api::{ConditionStatus, NodeGroupCondition, NodeGroupStatus};
+    let t0 = api::k8s_time(chrono::DateTime::from_timestamp(1_000, 0).expect("t0"));
+    let t1 = api::k8s_time(chrono::DateTime::from_timestamp(2_000, 0).expect("t1"));
+    let mut status = NodeGroupStatus::default();
+    let ready = |status, reason: &str, at| {
+        NodeGroupCondition::new(NodeGroupCondition::READY, status, reason, "m", at)
+    };
+    assert!(status.set_condition(ready(ConditionStatus::False, "Starting", t0.clone())));
+    assert!(!status.set_condition(ready(ConditionStatus::False, "Starting", t1.clone())));
+    assert!(status.set_condition(ready(ConditionStatus::False, "StillStarting", t1.clone())));
+    let c = status
+        .condition(NodeGroupCondition::READY)
+        .expect("present");
+    assert_eq!(
+        (c.last_transition_time.clone(), c.reason.as_str()),
+        (t0, "StillStarting")
+    );
+    assert!(status.set_condition(ready(ConditionStatus::True, "AllNodesReady", t1.clone())));
+    assert_eq!(
+        status
+            .condition(NodeGroupCondition::READY)
+            .map(|c| c.last_transition_time.clone()),
+        Some(t1)
+    );
+    assert!(status.is_condition_true(NodeGroupCondition::READY));
+    assert_eq!(status.conditions.len(), 1);
+    assert!(status.remove_condition(NodeGroupCondition::READY));
+    assert!(!status.remove_condition(NodeGroupCondition::READY));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property tests: validate() never panics and agrees with itself
+
+mod props {
+    use super::*;
+    use proptest::collection::{btree_map, vec};
+    use proptest::prelude::*;
+
+    fn any_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            "[a-z0-9.-]{1,12}",
+            ".{0,80}",
+            "[a-zA-Z0-9/._ -]{0,300}",
+        ]
+    }
+
+    fn any_taint() -> impl Strategy<Value = Taint> {
+        (any_text(), proptest::option::of(any_text()), any_text()).prop_map(
+            |(key, value, effect)| Taint {
+                key,
+                value,
+                effect,
+                time_added: None,
+            },
+        )
+    }
+
+    fn any_spec() -> impl Strategy<Value = NodeGroupSpec> {
+        (
+            (
+                any::<i32>(),
+                any::<i32>(),
+                any_text(),
+                vec(any_text(), 0..40),
+                any_text(),
+            ),
+            (
+                any::<i32>(),
+                any::<i32>(),
+                any::<i32>(),
+                any::<i32>(),
+                any::<i32>(),
+            ),
+            (any::<i32>(), any::<i32>()),
+            (
+                btree_map(any_text(), any_text(), 0..4),
+                vec(any_taint(), 0..4),
+                any_text(),
+            ),
+        )
+            .prop_map(
+                |(
+                    (min, max, dc, offerings, image),
+                    (a, b, c, d, e),
+                    (f, g),
+                    (labels, taints, pref),
+                )| {
+                    NodeGroupSpec {
+                        min_nodes: min,
+                        max_nodes: max,
+                        datacenter_id: dc,
+                        offering_ids: offerings,
+                        os_image_id: image,
+                        scale_up_policy: ScaleUpPolicy {
+                            enabled: a % 2 == 0,
+                            stabilization_window_seconds: a,
+                            cpu_threshold: b,
+                            memory_threshold: c,
+                        },
+                        scale_down_policy: ScaleDownPolicy {
+                            enabled: d % 2 == 0,
+                            stabilization_window_seconds: d,
+                            cpu_threshold: e,
+                            memory_threshold: f,
+                            unneeded_time: g,
+                        },
+                        labels,
+                        taints,
+                        preferred_instance_type: pref,
+                        ..Default::default()
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn nodegroup_validate_never_panics(spec in any_spec()) {
+            match spec.validate() {
+                Ok(()) => {
+                    // Whatever passes satisfies the headline rules of the schema.
+                    prop_assert!(spec.min_nodes >= 0 && spec.max_nodes >= 1);
+                    prop_assert!(spec.max_nodes >= spec.min_nodes);
+                    prop_assert!(!spec.offering_ids.is_empty());
+                }
+                Err(e) => {
+                    prop_assert!(!e.errors.is_empty());
+                    prop_assert_eq!(e.to_string().lines().count(), e.errors.len());
+                }
+            }
+        }
+
+        #[test]
+        fn vpsienode_validate_never_panics(
+            id in any::<i64>(),
+            t in any_text(),
+            g in any_text(),
+            d in any_text(),
+            phase in proptest::sample::select(VPSieNodePhase::ALL.to_vec()),
+            old_id in any::<i64>(),
+        ) {
+            let mut vn = vpsienode(id, Some(phase));
+            vn.spec.instance_type = t;
+            vn.spec.node_group_name = g;
+            vn.spec.datacenter_id = d;
+            let _ = vn.validate();
+            let old = vpsienode(old_id, Some(phase));
+            let _ = vn.validate_update(&old);
+        }
+
+        #[test]
+        fn annotation_parsers_never_panic(value in ".{0,40}") {
+            use vpsie_autoscaler::api::annotations::*;
+            let map: BTreeMap<String, String> = [PAUSE, MIN_NODES_OVERRIDE, MAX_NODES_OVERRIDE,
+                DO_NOT_DELETE, DRAIN_TIMEOUT, RECONCILE_TRIGGER]
+                .iter()
+                .map(|k| (k.to_string(), value.clone()))
+                .collect();
+            let _ = is_paused(&map);
+            let _ = do_not_delete(&map);
+            let _ = safe_to_evict(&map);
+            let _ = drain_timeout(&map);
+            let _ = effective_min_max(&valid_spec(), &map);
+            prop_assert_eq!(reconcile_trigger(&map), Some(value.as_str()));
+        }
+    }
+}
