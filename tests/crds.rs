@@ -504,6 +504,27 @@ fn schemas_are_structural() {
     }
 }
 
+/// The API server rejects a CRD whose CEL rules may cost too much or refer to unknown
+/// variables; the offeringIDs bounds exist for this.
+#[test]
+fn cel_rules_are_in_scope_and_within_cost_budget() {
+    use kube::core::cel::{analyze_rule, ScopeContext};
+    for (plural, path) in [
+        ("nodegroups", "spec"),
+        ("vpsienodes", "spec.vpsieInstanceID"),
+    ] {
+        let crd = committed_crd(plural);
+        let node = prop(&crd, path);
+        let compiled = compile_schema(node);
+        let rules = cel_rules(node);
+        assert!(!rules.is_empty(), "{plural} {path} has rules");
+        for (rule, _) in rules {
+            let warnings = analyze_rule(&rule, &compiled, ScopeContext::CrdValidation);
+            assert!(warnings.is_empty(), "{plural}: {rule}: {warnings:?}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // CEL rules, evaluated client-side on the committed schemas
 
@@ -1095,45 +1116,111 @@ mod props {
         ]
     }
 
+    /// Mostly small, plausible numbers; sometimes any `i32`.
+    fn num() -> impl Strategy<Value = i32> {
+        prop_oneof![4 => -2i32..120, 1 => any::<i32>()]
+    }
+
+    /// Mostly well-formed identifiers from a small pool (so duplicates and matches happen).
+    fn ident() -> impl Strategy<Value = String> {
+        prop_oneof![4 => "[a-c]{1,2}", 1 => any_text()]
+    }
+
     fn any_taint() -> impl Strategy<Value = Taint> {
-        (any_text(), proptest::option::of(any_text()), any_text()).prop_map(
-            |(key, value, effect)| Taint {
-                key,
-                value,
-                effect,
-                time_added: None,
-            },
+        let effect = prop_oneof![
+            3 => proptest::sample::select(vec!["NoSchedule", "PreferNoSchedule", "NoExecute"])
+                .prop_map(String::from),
+            1 => any_text(),
+        ];
+        (ident(), proptest::option::of(ident()), effect).prop_map(|(key, value, effect)| Taint {
+            key,
+            value,
+            effect,
+            time_added: None,
+        })
+    }
+
+    /// Specs built to satisfy every rule (bounds, no duplicates, valid labels and taints).
+    fn valid_spec_strategy() -> impl Strategy<Value = NodeGroupSpec> {
+        (
+            (
+                0i32..10,
+                0i32..10,
+                "[a-z0-9-]{1,12}",
+                proptest::collection::btree_set("[a-z0-9-]{1,10}", 1..6),
+            ),
+            (
+                1i32..3600,
+                0i32..=100,
+                0i32..=100,
+                1i32..3600,
+                0i32..=100,
+                0i32..=100,
+                0i32..3600,
+            ),
+            (
+                btree_map("[a-z]{1,8}", "[a-z0-9]{0,8}", 0..4),
+                any::<prop::sample::Index>(),
+                any::<bool>(),
+            ),
         )
+            .prop_map(
+                |((min, extra, dc, offerings), (a, b, c, d, e, f, g), (labels, pick, prefer))| {
+                    let offering_ids: Vec<String> = offerings.into_iter().collect();
+                    let preferred_instance_type = if prefer {
+                        offering_ids[pick.index(offering_ids.len())].clone()
+                    } else {
+                        String::new()
+                    };
+                    NodeGroupSpec {
+                        min_nodes: min,
+                        max_nodes: (min + extra).max(1),
+                        datacenter_id: dc,
+                        offering_ids,
+                        os_image_id: "ubuntu-22.04-lts".into(),
+                        scale_up_policy: ScaleUpPolicy {
+                            enabled: prefer,
+                            stabilization_window_seconds: a,
+                            cpu_threshold: b,
+                            memory_threshold: c,
+                        },
+                        scale_down_policy: ScaleDownPolicy {
+                            enabled: !prefer,
+                            stabilization_window_seconds: d,
+                            cpu_threshold: e,
+                            memory_threshold: f,
+                            unneeded_time: g,
+                        },
+                        labels,
+                        taints: vec![taint("dedicated", Some("gpu"), "NoSchedule")],
+                        preferred_instance_type,
+                        ..Default::default()
+                    }
+                },
+            )
     }
 
     fn any_spec() -> impl Strategy<Value = NodeGroupSpec> {
+        prop_oneof![valid_spec_strategy(), wild_spec_strategy()]
+    }
+
+    /// Specs with plausible but often invalid values everywhere.
+    fn wild_spec_strategy() -> impl Strategy<Value = NodeGroupSpec> {
         (
+            (num(), num(), ident(), vec(ident(), 0..40), ident()),
+            (num(), num(), num(), num(), num()),
+            (num(), num(), any::<bool>(), any::<bool>()),
             (
-                any::<i32>(),
-                any::<i32>(),
-                any_text(),
-                vec(any_text(), 0..40),
-                any_text(),
-            ),
-            (
-                any::<i32>(),
-                any::<i32>(),
-                any::<i32>(),
-                any::<i32>(),
-                any::<i32>(),
-            ),
-            (any::<i32>(), any::<i32>()),
-            (
-                btree_map(any_text(), any_text(), 0..4),
-                vec(any_taint(), 0..4),
-                any_text(),
+                btree_map(ident(), ident(), 0..4),
+                vec(any_taint(), 0..3),
+                prop_oneof![Just(String::new()), ident()],
             ),
         )
             .prop_map(
                 |(
                     (min, max, dc, offerings, image),
                     (a, b, c, d, e),
-                    (f, g),
+                    (f, g, up, down),
                     (labels, taints, pref),
                 )| {
                     NodeGroupSpec {
@@ -1143,13 +1230,13 @@ mod props {
                         offering_ids: offerings,
                         os_image_id: image,
                         scale_up_policy: ScaleUpPolicy {
-                            enabled: a % 2 == 0,
+                            enabled: up,
                             stabilization_window_seconds: a,
                             cpu_threshold: b,
                             memory_threshold: c,
                         },
                         scale_down_policy: ScaleDownPolicy {
-                            enabled: d % 2 == 0,
+                            enabled: down,
                             stabilization_window_seconds: d,
                             cpu_threshold: e,
                             memory_threshold: f,
@@ -1162,6 +1249,27 @@ mod props {
                     }
                 },
             )
+    }
+
+    /// The generator does produce valid specs (so the agreement property is not vacuous).
+    #[test]
+    fn generator_produces_valid_specs() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        let mut runner = TestRunner::deterministic();
+        let strategy = any_spec();
+        let valid = (0..2000)
+            .filter(|_| {
+                strategy
+                    .new_tree(&mut runner)
+                    .map(|t| t.current().validate().is_ok())
+                    .unwrap_or(false)
+            })
+            .count();
+        assert!(
+            valid >= 500,
+            "only {valid} of 2000 generated specs are valid"
+        );
     }
 
     proptest! {
@@ -1180,6 +1288,16 @@ mod props {
                     prop_assert!(!e.errors.is_empty());
                     prop_assert_eq!(e.to_string().lines().count(), e.errors.len());
                 }
+            }
+        }
+
+        /// A spec that `validate()` accepts is also accepted by the schema's CEL rules.
+        #[test]
+        fn accepted_specs_pass_the_schema_rules(spec in any_spec()) {
+            if spec.validate().is_ok() {
+                let crd = committed_crd("nodegroups");
+                let obj = serde_json::to_value(NodeGroup::new("p", spec)).expect("serialize");
+                prop_assert_eq!(cel_check(&crd, &obj, None), Ok(()));
             }
         }
 
