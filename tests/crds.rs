@@ -1099,6 +1099,144 @@ fn set_condition_keeps_transition_time_when_status_is_unchanged() {
     assert!(!status.remove_condition(NodeGroupCondition::READY));
 }
 
+#[test]
+fn nodegroup_name_must_fit_in_a_label_value() {
+    let ok = NodeGroup::new(&"a".repeat(63), valid_spec());
+    assert_eq!(ok.validate(), Ok(()));
+    let long = NodeGroup::new(&"a".repeat(64), valid_spec());
+    let err = long.validate().expect_err("64-char name");
+    assert_eq!(err.paths(), vec!["metadata.name"]);
+    assert!(err.to_string().contains("nodegroup label"), "{err}");
+}
+
+fn with_annotations(mut ng: NodeGroup, pairs: &[(&str, &str)]) -> NodeGroup {
+    ng.metadata.annotations = Some(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    ng
+}
+
+#[test]
+fn nodegroup_annotation_helpers() {
+    use vpsie_autoscaler::api::annotations::*;
+    let ng = NodeGroup::new("workers", valid_spec());
+    assert_eq!(ng.is_paused(), Ok(false));
+    assert_eq!(ng.effective_min_max(), Ok((1, 5)));
+    assert_eq!(ng.reconcile_trigger(), None);
+    assert_eq!(ng.pending_reconcile_trigger(), None);
+
+    let ng = with_annotations(
+        ng,
+        &[
+            (PAUSE, "True"),
+            (MAX_NODES_OVERRIDE, "3"),
+            (RECONCILE_TRIGGER, "1700000000"),
+        ],
+    );
+    assert_eq!(ng.is_paused(), Ok(true));
+    assert_eq!(ng.effective_min_max(), Ok((1, 3)));
+    assert_eq!(ng.pending_reconcile_trigger(), Some("1700000000"));
+    let mut handled = ng.clone();
+    handled.status = Some(api::NodeGroupStatus {
+        observed_reconcile_trigger: Some("1700000000".into()),
+        ..Default::default()
+    });
+    assert_eq!(handled.pending_reconcile_trigger(), None);
+    assert_eq!(handled.reconcile_trigger(), Some("1700000000"));
+
+    let junk = with_annotations(NodeGroup::new("w", valid_spec()), &[(PAUSE, "maybe")]);
+    assert!(matches!(
+        junk.is_paused(),
+        Err(api::AnnotationError::InvalidBool { .. })
+    ));
+}
+
+#[test]
+fn generation_observed() {
+    let mut ng = NodeGroup::new("w", valid_spec());
+    assert!(!ng.is_generation_observed(), "no generation yet");
+    ng.metadata.generation = Some(2);
+    ng.status = Some(api::NodeGroupStatus {
+        observed_generation: Some(1),
+        ..Default::default()
+    });
+    assert!(!ng.is_generation_observed());
+    ng.status.as_mut().map(|s| s.observed_generation = Some(2));
+    assert!(ng.is_generation_observed());
+}
+
+#[test]
+fn planned_vpsienode_records_intent_before_the_vps_exists() {
+    use vpsie_autoscaler::api::annotations::*;
+    let mut group = NodeGroup::new("workers", valid_spec());
+    group.metadata.namespace = Some("kube-system".into());
+    group.metadata.uid = Some("5f0c-uid".into());
+    let vn = VPSieNode::planned("workers-abc12", &group, "small-2cpu-4gb");
+    assert_eq!(vn.metadata.name.as_deref(), Some("workers-abc12"));
+    assert_eq!(vn.metadata.namespace.as_deref(), Some("kube-system"));
+    assert_eq!(vn.spec.vpsie_instance_id, 0);
+    assert_eq!(vn.spec.instance_type, "small-2cpu-4gb");
+    assert_eq!(vn.node_group_name(), "workers");
+    assert_eq!(vn.spec.datacenter_id, "dc-us-east-1");
+    assert_eq!(vn.phase(), VPSieNodePhase::Pending);
+    let labels = vn.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(
+        labels.get(LABEL_NODEGROUP).map(String::as_str),
+        Some("workers")
+    );
+    assert_eq!(
+        labels.get(INSTANCE_TYPE).map(String::as_str),
+        Some("small-2cpu-4gb")
+    );
+    assert_eq!(
+        labels.get(DATACENTER).map(String::as_str),
+        Some("dc-us-east-1")
+    );
+    let owners = vn.metadata.owner_references.clone().unwrap_or_default();
+    assert_eq!(owners.len(), 1);
+    assert_eq!(owners[0].kind, "NodeGroup");
+    assert_eq!(owners[0].api_version, "autoscaler.vpsie.com/v1alpha1");
+    assert_eq!(owners[0].uid, "5f0c-uid");
+    assert_eq!(owners[0].controller, Some(true));
+    assert_eq!(vn.validate(), Ok(()));
+    // The schema accepts it too (0 is allowed on create).
+    let obj = serde_json::to_value(&vn).expect("serialize");
+    assert_eq!(cel_check(&committed_crd("vpsienodes"), &obj, None), Ok(()));
+
+    // A group not yet stored (no uid) gives no owner reference rather than a broken one.
+    let unsaved = VPSieNode::planned("x", &NodeGroup::new("workers", valid_spec()), "t");
+    assert_eq!(unsaved.metadata.owner_references, None);
+}
+
+#[test]
+fn vpsienode_annotation_helpers() {
+    use vpsie_autoscaler::api::annotations::*;
+    let mut vn = vpsienode(1, Some(VPSieNodePhase::Ready));
+    assert_eq!(vn.do_not_delete(), Ok(false));
+    assert_eq!(vn.drain_timeout(), Ok(None));
+    vn.metadata.annotations = Some(BTreeMap::from([
+        (DO_NOT_DELETE.to_string(), "true".to_string()),
+        (DRAIN_TIMEOUT.to_string(), "600".to_string()),
+    ]));
+    assert_eq!(vn.do_not_delete(), Ok(true));
+    assert_eq!(
+        vn.drain_timeout(),
+        Ok(Some(std::time::Duration::from_secs(600)))
+    );
+    vn.metadata.annotations = Some(BTreeMap::from([(
+        DRAIN_TIMEOUT.to_string(),
+        "10m".to_string(),
+    )]));
+    let err = vn.drain_timeout().expect_err("junk");
+    assert!(
+        err.to_string().contains(DRAIN_TIMEOUT) && err.to_string().contains("\"10m\""),
+        "{err}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Property tests: validate() never panics and agrees with itself
 

@@ -9,10 +9,11 @@ use std::fmt;
 
 use k8s_openapi::api::core::v1::Taint;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::{CustomResource, KubeSchema};
+use kube::{CustomResource, KubeSchema, ResourceExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::annotations::{self, AnnotationError};
 use super::condition::ConditionStatus;
 use super::validation::{
     check_label_value, check_qualified_name, show, Collector, ValidationErrors, TAINT_EFFECTS,
@@ -379,9 +380,56 @@ impl NodeGroup {
         self.status.as_ref().and_then(|s| s.condition(type_))
     }
 
-    /// Validates the spec (see [`NodeGroupSpec::validate`]).
+    /// Validates the object: the spec (see [`NodeGroupSpec::validate`]) and, when set,
+    /// `metadata.name`, which must also be a valid label value (<= 63 characters) because
+    /// it becomes the `nodegroup` label of every `VPSieNode` and node of the group.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
-        self.spec.validate()
+        let mut c = Collector::default();
+        if let Some(name) = &self.metadata.name {
+            if let Some(problem) = check_label_value(name) {
+                c.push(
+                    "metadata.name",
+                    show(name),
+                    format!("{problem} (it is used as the value of the nodegroup label); fix: choose a shorter name"),
+                );
+            }
+        }
+        if let Err(e) = self.spec.validate() {
+            c.extend_errors(e);
+        }
+        c.finish()
+    }
+
+    /// Whether autoscaling is paused by the `autoscaler.vpsie.com/pause` annotation.
+    pub fn is_paused(&self) -> Result<bool, AnnotationError> {
+        annotations::is_paused(self.annotations())
+    }
+
+    /// The min/max node counts in force, after the override annotations
+    /// (see [`annotations::effective_min_max`]).
+    pub fn effective_min_max(&self) -> Result<(i32, i32), AnnotationError> {
+        annotations::effective_min_max(&self.spec, self.annotations())
+    }
+
+    /// The force-reconcile trigger value set on the object, if any.
+    pub fn reconcile_trigger(&self) -> Option<&str> {
+        annotations::reconcile_trigger(self.annotations())
+    }
+
+    /// The trigger value the reconciler has not acknowledged yet in
+    /// `status.observedReconcileTrigger`; `None` when there is none or it was handled.
+    pub fn pending_reconcile_trigger(&self) -> Option<&str> {
+        let observed = self
+            .status
+            .as_ref()
+            .and_then(|s| s.observed_reconcile_trigger.as_deref());
+        self.reconcile_trigger().filter(|t| Some(*t) != observed)
+    }
+
+    /// Whether the reconciler has processed the current spec generation.
+    pub fn is_generation_observed(&self) -> bool {
+        let observed = self.status.as_ref().and_then(|s| s.observed_generation);
+        self.metadata.generation.is_some() && observed == self.metadata.generation
     }
 }
 

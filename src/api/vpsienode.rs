@@ -15,15 +15,19 @@
 //!
 //! This deviates on purpose from the API reference's "vpsieInstanceID must be > 0".
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::{CustomResource, KubeSchema};
+use kube::{CustomResource, KubeSchema, Resource, ResourceExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::annotations::{self, AnnotationError};
 use super::condition::ConditionStatus;
+use super::nodegroup::NodeGroup;
 use super::validation::{show, Collector, ValidationErrors};
 
 /// CEL transition rule making `vpsieInstanceID` immutable once it is non-zero.
@@ -334,6 +338,53 @@ impl VPSieNodeStatus {
 }
 
 impl VPSieNode {
+    /// The intent record the reconciler creates *before* calling CreateVM: phase `Pending`
+    /// (no status yet), `vpsieInstanceID` 0, in the group's namespace, labelled
+    /// `nodegroup`, `autoscaler.vpsie.com/instance-type` and `autoscaler.vpsie.com/datacenter`,
+    /// and owned by the group (controller owner reference, when the group has a uid) so that
+    /// deleting the group garbage-collects its records.
+    pub fn planned(name: &str, group: &NodeGroup, instance_type: &str) -> Self {
+        let mut vn = VPSieNode::new(
+            name,
+            VPSieNodeSpec {
+                vpsie_instance_id: 0,
+                instance_type: instance_type.to_string(),
+                node_group_name: group.name_any(),
+                datacenter_id: group.spec.datacenter_id.clone(),
+                ..Default::default()
+            },
+        );
+        vn.metadata.namespace = group.metadata.namespace.clone();
+        vn.metadata.labels = Some(BTreeMap::from([
+            (annotations::LABEL_NODEGROUP.to_string(), group.name_any()),
+            (
+                annotations::INSTANCE_TYPE.to_string(),
+                instance_type.to_string(),
+            ),
+            (
+                annotations::DATACENTER.to_string(),
+                group.spec.datacenter_id.clone(),
+            ),
+        ]));
+        vn.metadata.owner_references = group.controller_owner_ref(&()).map(|r| vec![r]);
+        vn
+    }
+
+    /// The parent NodeGroup name: `spec.nodeGroupName`.
+    pub fn node_group_name(&self) -> &str {
+        &self.spec.node_group_name
+    }
+
+    /// Whether the `autoscaler.vpsie.com/do-not-delete` annotation protects this node.
+    pub fn do_not_delete(&self) -> Result<bool, AnnotationError> {
+        annotations::do_not_delete(self.annotations())
+    }
+
+    /// The drain timeout from the `autoscaler.vpsie.com/drain-timeout` annotation, if set.
+    pub fn drain_timeout(&self) -> Result<Option<Duration>, AnnotationError> {
+        annotations::drain_timeout(self.annotations())
+    }
+
     /// The current phase (`Pending` when there is no status yet).
     pub fn phase(&self) -> VPSieNodePhase {
         self.status.as_ref().map(|s| s.phase).unwrap_or_default()
