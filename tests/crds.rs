@@ -1164,7 +1164,9 @@ fn generation_observed() {
         ..Default::default()
     });
     assert!(!ng.is_generation_observed());
-    ng.status.as_mut().map(|s| s.observed_generation = Some(2));
+    if let Some(s) = ng.status.as_mut() {
+        s.observed_generation = Some(2);
+    }
     assert!(ng.is_generation_observed());
 }
 
