@@ -42,6 +42,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Taint;
 use kube::core::cel::{compile_schema, Validator};
+use kube::CustomResourceExt;
 use serde_json::{json, Value};
 use vpsie_autoscaler::api::{
     NodeGroup, NodeGroupSpec, ScaleDownPolicy, ScaleUpPolicy, VPSieNode, VPSieNodePhase,
@@ -1240,6 +1241,257 @@ fn vpsienode_annotation_helpers() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// admit(): what an API server would store or refuse
+
+fn ng_crd(
+) -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+    NodeGroup::crd()
+}
+
+fn vn_crd(
+) -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+    VPSieNode::crd()
+}
+
+fn minimal_json() -> Value {
+    json!({
+        "apiVersion": "autoscaler.vpsie.com/v1alpha1",
+        "kind": "NodeGroup",
+        "metadata": {"name": "minimal", "namespace": "default"},
+        "spec": {
+            "minNodes": 1, "maxNodes": 3, "datacenterID": "dc-us-east-1",
+            "offeringIDs": ["small-2cpu-4gb", "medium-4cpu-8gb"], "osImageID": "ubuntu-22.04-lts"
+        }
+    })
+}
+
+fn admit_paths(
+    crd_obj: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    obj: &Value,
+    old: Option<&Value>,
+) -> Vec<String> {
+    match api::admit(crd_obj, obj, old) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.errors.iter().map(|e| e.path.clone()).collect(),
+    }
+}
+
+#[test]
+fn admit_defaults_and_prunes_like_a_server() {
+    let mut obj = minimal_json();
+    obj["spec"]["unknownField"] = json!("dropped");
+    obj["spec"]["userData"] = Value::Null;
+    obj["spec"]["scaleUpPolicy"] = json!({"cpuThreshold": 70});
+    let stored = api::admit(&ng_crd(), &obj, None).expect("admitted");
+    assert!(
+        stored["spec"].get("unknownField").is_none(),
+        "unknown fields are pruned"
+    );
+    assert_eq!(
+        stored["spec"]["userData"], "",
+        "a null non-nullable field is pruned, then defaulted"
+    );
+    assert_eq!(
+        stored["spec"]["scaleUpPolicy"],
+        json!({"enabled": true, "stabilizationWindowSeconds": 60, "cpuThreshold": 70, "memoryThreshold": 80})
+    );
+    assert_eq!(stored["metadata"], obj["metadata"], "metadata untouched");
+    let ng: NodeGroup = serde_json::from_value(stored.clone()).expect("stored object parses");
+    assert_eq!(
+        serde_json::to_value(&ng.spec).expect("serialize"),
+        stored["spec"]
+    );
+
+    let example = serde_json::to_value(example_nodegroup()).expect("serialize");
+    let stored = api::admit(&ng_crd(), &example, None).expect("example admitted");
+    assert_eq!(stored, example, "a complete object is stored unchanged");
+    let vn = serde_json::to_value(example_vpsienode()).expect("serialize");
+    assert_eq!(
+        api::admit(&vn_crd(), &vn, None).expect("example admitted"),
+        vn
+    );
+}
+
+#[test]
+fn admit_refuses_what_a_server_refuses() {
+    type Mutation = fn(&mut Value);
+    let cases: Vec<(&str, Mutation, Vec<&str>)> = vec![
+        (
+            "max 0",
+            |o| o["spec"]["maxNodes"] = json!(0),
+            vec!["spec.maxNodes"],
+        ),
+        (
+            "min -1",
+            |o| o["spec"]["minNodes"] = json!(-1),
+            vec!["spec.minNodes"],
+        ),
+        (
+            "min > max (CEL)",
+            |o| o["spec"]["minNodes"] = json!(4),
+            vec!["spec"],
+        ),
+        (
+            "max as text",
+            |o| o["spec"]["maxNodes"] = json!("three"),
+            vec!["spec.maxNodes"],
+        ),
+        (
+            "max beyond int32",
+            |o| o["spec"]["maxNodes"] = json!(1u64 << 40),
+            vec!["spec.maxNodes"],
+        ),
+        (
+            "empty datacenter",
+            |o| o["spec"]["datacenterID"] = json!(""),
+            vec!["spec.datacenterID"],
+        ),
+        (
+            "no offerings",
+            |o| o["spec"]["offeringIDs"] = json!([]),
+            vec!["spec.offeringIDs"],
+        ),
+        (
+            "duplicate offering",
+            |o| o["spec"]["offeringIDs"] = json!(["a", "b", "a"]),
+            vec!["spec.offeringIDs[2]"],
+        ),
+        (
+            "empty offering",
+            |o| o["spec"]["offeringIDs"] = json!(["a", ""]),
+            vec!["spec.offeringIDs[1]"],
+        ),
+        (
+            "missing image",
+            |o| {
+                o["spec"].as_object_mut().map(|s| s.remove("osImageID"));
+            },
+            vec!["spec.osImageID"],
+        ),
+        (
+            "threshold 101",
+            |o| o["spec"]["scaleDownPolicy"] = json!({"cpuThreshold": 101}),
+            vec!["spec.scaleDownPolicy.cpuThreshold"],
+        ),
+        (
+            "window 0",
+            |o| o["spec"]["scaleUpPolicy"] = json!({"stabilizationWindowSeconds": 0}),
+            vec!["spec.scaleUpPolicy.stabilizationWindowSeconds"],
+        ),
+        (
+            "preferred not offered (CEL)",
+            |o| o["spec"]["preferredInstanceType"] = json!("huge"),
+            vec!["spec"],
+        ),
+        (
+            "labels not a map",
+            |o| o["spec"]["labels"] = json!(["x"]),
+            vec!["spec.labels"],
+        ),
+        (
+            "label value not a string",
+            |o| o["spec"]["labels"] = json!({"a": 1}),
+            vec!["spec.labels[a]"],
+        ),
+        (
+            "taint without effect",
+            |o| o["spec"]["taints"] = json!([{"key": "k"}]),
+            vec!["spec.taints[0].effect"],
+        ),
+        (
+            "no spec",
+            |o| {
+                o.as_object_mut().map(|r| r.remove("spec"));
+            },
+            vec!["spec"],
+        ),
+        (
+            "bad condition status",
+            |o| {
+                o["status"] = json!({"conditions": [{"type": "Ready", "status": "Yes",
+                                                     "lastTransitionTime": "2025-10-12T10:00:00Z"}]})
+            },
+            vec!["status.conditions[0].status"],
+        ),
+        (
+            "bad timestamp",
+            |o| o["status"] = json!({"lastScaleTime": "yesterday"}),
+            vec!["status.lastScaleTime"],
+        ),
+        (
+            "wrong kind",
+            |o| o["kind"] = json!("VPSieNode"),
+            vec!["kind"],
+        ),
+        (
+            "wrong version",
+            |o| o["apiVersion"] = json!("autoscaler.vpsie.com/v1"),
+            vec!["apiVersion"],
+        ),
+    ];
+    assert_eq!(
+        admit_paths(&ng_crd(), &minimal_json(), None),
+        Vec::<String>::new()
+    );
+    for (name, mutate, expected) in cases {
+        let mut obj = minimal_json();
+        mutate(&mut obj);
+        let err = api::admit(&ng_crd(), &obj, None).expect_err(name);
+        assert_eq!(err.paths(), expected, "case {name}: {err}");
+        for e in &err.errors {
+            assert!(
+                e.message.contains("fix:") || e.path == "spec",
+                "case {name}: {e}"
+            );
+        }
+    }
+    let mut obj = minimal_json();
+    obj["spec"]["minNodes"] = json!(4);
+    let err = api::admit(&ng_crd(), &obj, None).expect_err("min > max");
+    assert!(
+        err.to_string().contains("MinNodes exceeds MaxNodes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn admit_enforces_the_instance_id_transition_rule() {
+    let with_id = |id: i64| {
+        let mut v = serde_json::to_value(example_vpsienode()).expect("serialize");
+        v["spec"]["vpsieInstanceID"] = json!(id);
+        v
+    };
+    assert!(api::admit(&vn_crd(), &with_id(0), None).is_ok());
+    assert!(api::admit(&vn_crd(), &with_id(5), Some(&with_id(0))).is_ok());
+    let err = api::admit(&vn_crd(), &with_id(6), Some(&with_id(5))).expect_err("immutable");
+    assert_eq!(err.paths(), vec!["spec.vpsieInstanceID"]);
+    assert!(
+        err.to_string()
+            .contains("vpsieInstanceID is immutable once set"),
+        "{err}"
+    );
+    let err = api::admit(&vn_crd(), &with_id(-1), None).expect_err("negative");
+    assert_eq!(err.paths(), vec!["spec.vpsieInstanceID"]);
+    let mut bad_phase = with_id(1);
+    bad_phase["status"]["phase"] = json!("Exploded");
+    let err = api::admit(&vn_crd(), &bad_phase, None).expect_err("phase enum");
+    assert_eq!(err.paths(), vec!["status.phase"]);
+    let mut empty = with_id(1);
+    empty["spec"]["instanceType"] = json!("");
+    empty["spec"]["nodeGroupName"] = json!("");
+    empty["spec"]["datacenterID"] = json!("");
+    let err = api::admit(&vn_crd(), &empty, None).expect_err("empty strings");
+    assert_eq!(
+        err.paths(),
+        vec![
+            "spec.datacenterID",
+            "spec.instanceType",
+            "spec.nodeGroupName"
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Property tests: validate() never panics and agrees with itself
 
 mod props {
@@ -1254,6 +1506,25 @@ mod props {
             ".{0,80}",
             "[a-zA-Z0-9/._ -]{0,300}",
         ]
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)),
+            ".{0,10}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                vec(inner.clone(), 0..4).prop_map(Value::Array),
+                btree_map("[a-zA-Z]{1,12}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
     }
 
     /// Mostly small, plausible numbers; sometimes any `i32`.
@@ -1439,6 +1710,37 @@ mod props {
                 let obj = serde_json::to_value(NodeGroup::new("p", spec)).expect("serialize");
                 prop_assert_eq!(cel_check(&crd, &obj, None), Ok(()));
             }
+        }
+
+        /// Where both apply (no labels or taints, which only `validate()` checks), the server's
+        /// verdict and `validate()` agree.
+        #[test]
+        fn admit_and_validate_agree(mut spec in any_spec()) {
+            spec.labels.clear();
+            spec.taints.clear();
+            let obj = serde_json::to_value(NodeGroup::new("p", spec.clone())).expect("serialize");
+            let server = api::admit(&ng_crd(), &obj, None);
+            let local = spec.validate();
+            prop_assert_eq!(
+                server.is_ok(),
+                local.is_ok(),
+                "server: {:?}\nvalidate: {:?}",
+                server.err().map(|e| e.to_string()),
+                local.err().map(|e| e.to_string())
+            );
+        }
+
+        /// admit() never panics, whatever JSON sits where the spec's fields should be.
+        #[test]
+        fn admit_never_panics(field in proptest::sample::select(vec![
+                "minNodes", "maxNodes", "datacenterID", "offeringIDs", "osImageID", "scaleUpPolicy",
+                "scaleDownPolicy", "labels", "taints", "preferredInstanceType", "unknown"]),
+            value in arb_json()) {
+            let mut obj = minimal_json();
+            obj["spec"][field] = value.clone();
+            let _ = api::admit(&ng_crd(), &obj, None);
+            obj["spec"] = value;
+            let _ = api::admit(&ng_crd(), &obj, Some(&minimal_json()));
         }
 
         #[test]

@@ -3,6 +3,7 @@
 //! and label keys with their parsers ([`annotations`]), and the generated CRDs ([`crds`],
 //! [`crds_yaml`], [`crd_files`]).
 
+pub mod admission;
 pub mod annotations;
 mod condition;
 pub mod nodegroup;
@@ -14,6 +15,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::CustomResourceExt;
 
+pub use admission::admit;
 pub use annotations::AnnotationError;
 pub use condition::ConditionStatus;
 pub use nodegroup::{

@@ -93,6 +93,10 @@ impl Collector {
         self.errors.push(FieldError::new(path, value, message));
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
     pub(crate) fn extend_errors(&mut self, other: ValidationErrors) {
         self.errors.extend(other.errors);
     }
