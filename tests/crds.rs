@@ -1215,6 +1215,28 @@ fn planned_vpsienode_records_intent_before_the_vps_exists() {
 }
 
 #[test]
+fn node_info_summarizes_a_vpsienode() {
+    let info = api::NodeInfo::from_vpsienode(&example_vpsienode());
+    assert_eq!(
+        info,
+        api::NodeInfo {
+            node_name: "vpsie-prod-workers-abc123".into(),
+            vps_id: 1001,
+            instance_type: "medium-4cpu-8gb".into(),
+            status: "Ready".into(),
+            ip_address: "192.0.2.10".into(),
+        }
+    );
+    // Before the node joined: the object's name stands in, status is the phase.
+    let pending = api::NodeInfo::from_vpsienode(&vpsienode(0, None));
+    assert_eq!(
+        (pending.node_name.as_str(), pending.status.as_str()),
+        ("vn-1", "Pending")
+    );
+    assert_eq!(pending.ip_address, "");
+}
+
+#[test]
 fn vpsienode_annotation_helpers() {
     use vpsie_autoscaler::api::annotations::*;
     let mut vn = vpsienode(1, Some(VPSieNodePhase::Ready));

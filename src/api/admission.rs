@@ -183,12 +183,21 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-/// The value at a dotted path (`spec.scaleUpPolicy`), if present.
+/// The value at a path like `spec.scaleUpPolicy` or `spec.taints[0].key`, if present.
 fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
     if path.is_empty() {
         return Some(root);
     }
-    path.split('.').try_fold(root, |v, key| v.get(key))
+    path.split('.').try_fold(root, |v, segment| {
+        let mut parts = segment.split('[');
+        let key = parts.next().unwrap_or_default();
+        let mut v = if key.is_empty() { v } else { v.get(key)? };
+        for index in parts {
+            let i: usize = index.strip_suffix(']')?.parse().ok()?;
+            v = v.get(i)?;
+        }
+        Some(v)
+    })
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -387,5 +396,30 @@ fn check_object(schema: &Value, obj: &Map<String, Value>, path: &str, c: &mut Co
         } else if let Some(value_schema) = additional {
             check(value_schema, child, &format!("{path}[{key}]"), c);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lookup_follows_keys_and_indices() {
+        let v = json!({"spec": {"taints": [{"key": "a"}, {"key": "b"}], "n": 1}});
+        assert_eq!(lookup(&v, "spec.n"), Some(&json!(1)));
+        assert_eq!(lookup(&v, "spec.taints[1].key"), Some(&json!("b")));
+        assert_eq!(lookup(&v, ""), Some(&v));
+        assert_eq!(lookup(&v, "spec.taints[9]"), None);
+        assert_eq!(lookup(&v, "spec.taints[x]"), None);
+        assert_eq!(lookup(&v, "spec.missing"), None);
+    }
+
+    #[test]
+    fn render_keeps_messages_short() {
+        assert_eq!(render(&json!("x")), "\"x\"");
+        assert_eq!(render(&json!([1, 2])), "[2 items]");
+        assert_eq!(render(&json!({"a": 1})), "{...}");
+        assert_eq!(render(&json!(1.5)), "1.5");
     }
 }

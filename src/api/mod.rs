@@ -55,14 +55,22 @@ pub fn crds_yaml() -> String {
         .collect()
 }
 
+/// First line of every file written by [`crd_files`].
+pub const GENERATED_HEADER: &str =
+    "# Generated from src/api by `kubectl-vpsie crds --write deploy/crds`. Do not edit.\n";
+
 /// The committed files under `deploy/crds/`: `(file name, YAML)`, e.g.
-/// `("nodegroups.autoscaler.vpsie.com.yaml", ...)`. The plugin's `crds --write DIR` writes these.
+/// `("nodegroups.autoscaler.vpsie.com.yaml", ...)`, each starting with [`GENERATED_HEADER`].
+/// The plugin's `crds --write DIR` writes these.
 pub fn crd_files() -> Vec<(String, String)> {
     crds()
         .iter()
         .map(|crd| {
             let name = crd.metadata.name.clone().unwrap_or_default();
-            (format!("{name}.yaml"), crd_yaml(crd))
+            (
+                format!("{name}.yaml"),
+                format!("{GENERATED_HEADER}{}", crd_yaml(crd)),
+            )
         })
         .collect()
 }

@@ -18,6 +18,7 @@ use super::condition::ConditionStatus;
 use super::validation::{
     check_label_value, check_qualified_name, show, Collector, ValidationErrors, TAINT_EFFECTS,
 };
+use super::vpsienode::VPSieNode;
 
 /// Most entries `offeringIDs` may hold (bounds the cost of the CEL rule on `preferredInstanceType`).
 pub const MAX_OFFERING_IDS: usize = 32;
@@ -269,6 +270,26 @@ pub struct NodeInfo {
     /// Primary IP address.
     #[serde(default)]
     pub ip_address: String,
+}
+
+impl NodeInfo {
+    /// The `status.nodes` entry for a `VPSieNode`: the Kubernetes node name once known
+    /// (status, then spec, then the object's name), the VPS ID, type, phase and IPv4 address.
+    pub fn from_vpsienode(vn: &VPSieNode) -> Self {
+        let node_name = vn
+            .status
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .or_else(|| vn.spec.node_name.clone())
+            .unwrap_or_else(|| vn.name_any());
+        Self {
+            node_name,
+            vps_id: vn.spec.vpsie_instance_id,
+            instance_type: vn.spec.instance_type.clone(),
+            status: vn.phase().as_str().to_string(),
+            ip_address: vn.spec.ip_address.clone().unwrap_or_default(),
+        }
+    }
 }
 
 /// A condition of a `NodeGroup`. `type` is one of the associated constants
