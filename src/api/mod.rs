@@ -6,6 +6,7 @@
 pub mod admission;
 pub mod annotations;
 mod condition;
+pub mod events;
 pub mod nodegroup;
 pub mod validation;
 pub mod vpsienode;
@@ -18,6 +19,7 @@ use kube::CustomResourceExt;
 pub use admission::admit;
 pub use annotations::AnnotationError;
 pub use condition::ConditionStatus;
+pub use events::{EventReason, EventType};
 pub use nodegroup::{
     NodeGroup, NodeGroupCondition, NodeGroupSpec, NodeGroupStatus, NodeInfo, ScaleDownPolicy,
     ScaleUpPolicy,

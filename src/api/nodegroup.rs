@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::annotations::{self, AnnotationError};
 use super::condition::ConditionStatus;
 use super::validation::{
-    check_label_value, check_qualified_name, show, Collector, ValidationErrors, TAINT_EFFECTS,
+    check_label_value, show, validate_labels, validate_taints, Collector, ValidationErrors,
 };
 use super::vpsienode::VPSieNode;
 
@@ -617,60 +617,6 @@ impl ScaleDownPolicy {
                 format!("{prefix}.unneededTime"),
                 self.unneeded_time.to_string(),
                 "must be >= 0 (seconds); fix: set unneededTime to 0 or more",
-            );
-        }
-    }
-}
-
-fn validate_labels(labels: &BTreeMap<String, String>, prefix: &str, c: &mut Collector) {
-    for (key, value) in labels {
-        if let Some(problem) = check_qualified_name(key) {
-            c.push(
-                format!("{prefix}[{key}]"),
-                show(key),
-                format!("label key {problem}; fix: use a key like example.com/name or name"),
-            );
-        }
-        if let Some(problem) = check_label_value(value) {
-            c.push(
-                format!("{prefix}[{key}]"),
-                show(value),
-                format!(
-                    "label value {problem}; fix: use at most 63 alphanumerics, '-', '_' or '.'"
-                ),
-            );
-        }
-    }
-}
-
-fn validate_taints(taints: &[Taint], prefix: &str, c: &mut Collector) {
-    for (i, taint) in taints.iter().enumerate() {
-        if let Some(problem) = check_qualified_name(&taint.key) {
-            c.push(
-                format!("{prefix}[{i}].key"),
-                show(&taint.key),
-                format!("taint key {problem}; fix: use a key like example.com/dedicated"),
-            );
-        }
-        if let Some(value) = &taint.value {
-            if let Some(problem) = check_label_value(value) {
-                c.push(
-                    format!("{prefix}[{i}].value"),
-                    show(value),
-                    format!(
-                        "taint value {problem}; fix: use at most 63 alphanumerics, '-', '_' or '.'"
-                    ),
-                );
-            }
-        }
-        if !TAINT_EFFECTS.contains(&taint.effect.as_str()) {
-            c.push(
-                format!("{prefix}[{i}].effect"),
-                show(&taint.effect),
-                format!(
-                    "must be one of {}; fix: pick one of them",
-                    TAINT_EFFECTS.join(", ")
-                ),
             );
         }
     }

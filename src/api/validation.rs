@@ -4,7 +4,10 @@
 //! Every check reports *all* violations at once, each naming the field path, the offending
 //! value and how to fix it, so a user can correct a spec in one pass.
 
+use std::collections::BTreeMap;
 use std::fmt;
+
+use k8s_openapi::api::core::v1::Taint;
 
 /// Longest Kubernetes label value and the name part of a qualified name.
 pub const MAX_LABEL_VALUE_LEN: usize = 63;
@@ -216,6 +219,62 @@ pub fn check_label_value(value: &str) -> Option<String> {
         ));
     }
     check_label_chars(value)
+}
+
+/// Checks label keys (qualified names) and values; paths are `{prefix}[key]`.
+pub(crate) fn validate_labels(labels: &BTreeMap<String, String>, prefix: &str, c: &mut Collector) {
+    for (key, value) in labels {
+        if let Some(problem) = check_qualified_name(key) {
+            c.push(
+                format!("{prefix}[{key}]"),
+                show(key),
+                format!("label key {problem}; fix: use a key like example.com/name or name"),
+            );
+        }
+        if let Some(problem) = check_label_value(value) {
+            c.push(
+                format!("{prefix}[{key}]"),
+                show(value),
+                format!(
+                    "label value {problem}; fix: use at most 63 alphanumerics, '-', '_' or '.'"
+                ),
+            );
+        }
+    }
+}
+
+/// Checks taint keys, values and effects; paths are `{prefix}[i].key` etc.
+pub(crate) fn validate_taints(taints: &[Taint], prefix: &str, c: &mut Collector) {
+    for (i, taint) in taints.iter().enumerate() {
+        if let Some(problem) = check_qualified_name(&taint.key) {
+            c.push(
+                format!("{prefix}[{i}].key"),
+                show(&taint.key),
+                format!("taint key {problem}; fix: use a key like example.com/dedicated"),
+            );
+        }
+        if let Some(value) = &taint.value {
+            if let Some(problem) = check_label_value(value) {
+                c.push(
+                    format!("{prefix}[{i}].value"),
+                    show(value),
+                    format!(
+                        "taint value {problem}; fix: use at most 63 alphanumerics, '-', '_' or '.'"
+                    ),
+                );
+            }
+        }
+        if !TAINT_EFFECTS.contains(&taint.effect.as_str()) {
+            c.push(
+                format!("{prefix}[{i}].effect"),
+                show(&taint.effect),
+                format!(
+                    "must be one of {}; fix: pick one of them",
+                    TAINT_EFFECTS.join(", ")
+                ),
+            );
+        }
+    }
 }
 
 #[cfg(test)]
