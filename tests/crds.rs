@@ -324,6 +324,15 @@ fn nodegroup_schema_bounds() {
         "set"
     );
     assert_eq!(num("spec.preferredInstanceType", "maxLength"), Some(128.0));
+    // validate() uses the same bounds as the schema.
+    assert_eq!(
+        num("spec.offeringIDs", "maxItems"),
+        Some(api::nodegroup::MAX_OFFERING_IDS as f64)
+    );
+    assert_eq!(
+        num("spec.offeringIDs.[]", "maxLength"),
+        Some(api::nodegroup::MAX_OFFERING_ID_LEN as f64)
+    );
     for policy in ["scaleUpPolicy", "scaleDownPolicy"] {
         for t in ["cpuThreshold", "memoryThreshold"] {
             let path = format!("spec.{policy}.{t}");
