@@ -230,6 +230,25 @@ fn printer_columns() {
     );
 }
 
+/// The committed files load as typed CRDs (what `kubectl apply` or kube-rs would send) and
+/// equal what the types generate.
+#[test]
+fn committed_files_parse_as_custom_resource_definitions() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    for (crd, plural) in api::crds().into_iter().zip(["nodegroups", "vpsienodes"]) {
+        let path = crd_dir().join(format!("{plural}.autoscaler.vpsie.com.yaml"));
+        let text = std::fs::read_to_string(&path).expect("read CRD file");
+        assert!(
+            text.starts_with(api::GENERATED_HEADER),
+            "{} lacks the header",
+            path.display()
+        );
+        let parsed: CustomResourceDefinition =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(parsed, crd);
+    }
+}
+
 #[test]
 fn crds_yaml_is_both_files_nodegroup_first() {
     let all = api::crds_yaml();

@@ -35,8 +35,15 @@ pub const RULE_INSTANCE_ID_IMMUTABLE: &str = "oldSelf == 0 || self == oldSelf";
 /// Message of [`RULE_INSTANCE_ID_IMMUTABLE`].
 pub const RULE_INSTANCE_ID_IMMUTABLE_MESSAGE: &str = "vpsieInstanceID is immutable once set";
 
-/// Desired state of a `VPSieNode` (`spec`). See the module documentation for why
-/// `vpsieInstanceID` is 0 until the VPS exists.
+/// Desired state of a `VPSieNode` (`spec`).
+///
+/// `vpsieInstanceID` is 0 until the VPS exists: the reconciler records its intent (creates
+/// the `VPSieNode` in phase `Pending`) *before* it calls CreateVM, so a crash in between never
+/// leaks an untracked VPS. Hence the schema allows `minimum: 0` (negative is rejected), a CEL
+/// transition rule `oldSelf == 0 || self == oldSelf` makes the ID immutable once set
+/// ("vpsieInstanceID is immutable once set"), and [`VPSieNode::validate`] reports 0 as an
+/// error only in the phases where the VPS exists (Provisioned, Joining, Ready, Terminating,
+/// Deleting).
 #[derive(
     CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema,
 )]
