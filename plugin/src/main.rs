@@ -53,8 +53,9 @@ async fn run(cli: Cli) -> Result<(), PluginError> {
             commands::generate::completions(args.shell, args.dir.as_deref())
         }
         Command::Man(args) => commands::generate::man(args.dir.as_deref()),
-        Command::Crds(_) | Command::Sim(_) => Err(PluginError::Sim(
-            "this command arrives with the CRD types and the simulated cloud".into(),
+        Command::Crds(args) => commands::crds::run(args.write.as_deref()),
+        Command::Sim(_) => Err(PluginError::Sim(
+            "this command arrives with the simulated cloud".into(),
         )),
     }
 }
