@@ -1,1 +1,5 @@
-//! The in-cluster reconciler of kubectl-vpsie (serve mode).
+//! The in-cluster reconciler of kubectl-vpsie (serve mode): controllers and the serve runtime
+//! (metrics and health HTTP, leader election, status report).
+
+pub mod http;
+pub mod metrics;
