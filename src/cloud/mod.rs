@@ -1,1 +1,23 @@
 //! The VPSie API client.
+//!
+//! - [`client::VpsieClient`]: the client (OAuth token, retries, rate limit, circuit breaker,
+//!   metrics); every operation returns [`CloudError`] with an [`ErrorClass`].
+//! - [`types`]: the API's JSON shapes; [`decode`]: pure answer decoding and classification.
+//! - [`credentials`]: the Secret's credentials and the base URL rule.
+//! - [`breaker`], [`ratelimit`], [`retry`]: the pure policies, driven by the [`crate::clock`].
+//! - [`metrics`]: the `vpsie_api_*` Prometheus metrics.
+
+pub mod credentials;
+pub mod decode;
+pub mod error;
+mod lenient;
+pub mod op;
+pub mod types;
+
+pub use credentials::{
+    base_url_from_secret, BaseUrl, Credentials, SecretString, VpsieSecret, DEFAULT_BASE_URL,
+    DEFAULT_SECRET_REF,
+};
+pub use error::{CloudError, ErrorClass};
+pub use op::Operation;
+pub use types::{CreateVpsRequest, Datacenter, ListResponse, Offering, OsImage, Pagination, Vps};
