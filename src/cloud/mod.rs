@@ -7,11 +7,15 @@
 //! - [`breaker`], [`ratelimit`], [`retry`]: the pure policies, driven by the [`crate::clock`].
 //! - [`metrics`]: the `vpsie_api_*` Prometheus metrics.
 
+pub mod breaker;
 pub mod credentials;
 pub mod decode;
 pub mod error;
 mod lenient;
+pub mod metrics;
 pub mod op;
+pub mod ratelimit;
+pub mod retry;
 pub mod types;
 
 pub use credentials::{
