@@ -8,6 +8,7 @@
 //! - [`metrics`]: the `vpsie_api_*` Prometheus metrics.
 
 pub mod breaker;
+pub mod client;
 pub mod credentials;
 pub mod decode;
 pub mod error;
@@ -18,10 +19,15 @@ pub mod ratelimit;
 pub mod retry;
 pub mod types;
 
+pub use breaker::{BreakerConfig, BreakerSnapshot, BreakerState};
+pub use client::{ClientConfig, CredentialCheck, VpsieClient};
 pub use credentials::{
     base_url_from_secret, BaseUrl, Credentials, SecretString, VpsieSecret, DEFAULT_BASE_URL,
     DEFAULT_SECRET_REF,
 };
 pub use error::{CloudError, ErrorClass};
+pub use metrics::CloudMetrics;
 pub use op::Operation;
+pub use ratelimit::{RateLimitConfig, RateLimitSnapshot};
+pub use retry::{Jitter, RetryPolicy};
 pub use types::{CreateVpsRequest, Datacenter, ListResponse, Offering, OsImage, Pagination, Vps};
