@@ -1,7 +1,7 @@
 //! [`VpsieClient`]: the VPSie API client.
 //!
 //! Every call goes through, in order: the access token (a login when needed, itself a call),
-//! the rate limiter (client-side bucket and server-imposed pauses), the circuit breaker, the
+//! the circuit breaker, the rate limiter (client-side bucket and server-imposed pauses), the
 //! HTTP exchange (30 s timeout, 10 MiB body cap), the decoder, the metrics, and the retry
 //! policy. `create_vm` is never blindly retried (see [`VpsieClient::create_vm`]).
 
@@ -831,10 +831,6 @@ impl VpsieClient {
     ) -> Result<T, CloudError> {
         let inner = &*self.inner;
         let op = ctx.op;
-        if let Err(e) = self.wait_rate_limit(op).await {
-            inner.metrics.observe_error(e.class());
-            return Err(e);
-        }
         let admission = {
             let mut b = lock(&inner.breaker);
             let r = b.try_acquire(op, inner.clock.now());
@@ -853,6 +849,14 @@ impl VpsieClient {
             admission,
             armed: true,
         };
+        // The breaker is asked first so that an outage refuses calls at once instead of
+        // spending rate-limit tokens on them.
+        if let Err(e) = self.wait_rate_limit(op).await {
+            inner.metrics.observe_error(e.class());
+            lock(&inner.breaker).record(admission, Outcome::Neutral, inner.clock.now());
+            guard.armed = false;
+            return Err(e);
+        }
 
         let started = Instant::now();
         let exchanged = self.exchange(ctx, &spec, token, login).await;
@@ -1124,5 +1128,230 @@ mod tests {
             .expect_err("empty hostname");
         assert_eq!(e.class(), ErrorClass::Config);
         assert!(e.to_string().contains("hostname"), "{e}");
+    }
+}
+
+/// Tests over real sockets on 127.0.0.1 where nothing listens: every exchange fails with a
+/// network error, which exercises retries, the breaker, the metrics and create_vm's safety
+/// without any server.
+#[cfg(test)]
+mod offline_tests {
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::cloud::breaker::BreakerState;
+    use prometheus_client::encoding::text::encode;
+    use prometheus_client::registry::Registry;
+
+    /// A loopback port with nothing listening.
+    fn closed_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = l.local_addr().expect("addr").port();
+        drop(l);
+        port
+    }
+
+    struct Fixture {
+        client: VpsieClient,
+        clock: Arc<ManualClock>,
+        registry: Registry,
+    }
+
+    impl Fixture {
+        fn new(creds: Credentials, tweak: impl FnOnce(&mut ClientConfig)) -> Self {
+            let clock = ManualClock::starting_now();
+            let mut registry = Registry::default();
+            let metrics = CloudMetrics::new(&mut registry);
+            let mut config = ClientConfig {
+                base_url: BaseUrl::parse(&format!("http://127.0.0.1:{}/v2", closed_port()))
+                    .expect("loopback"),
+                timeout: Duration::from_secs(5),
+                ..ClientConfig::default()
+            };
+            tweak(&mut config);
+            let client = VpsieClient::new(config, creds, clock.clone(), metrics).expect("client");
+            Fixture {
+                client,
+                clock,
+                registry,
+            }
+        }
+
+        fn metrics(&self) -> String {
+            let mut text = String::new();
+            encode(&mut text, &self.registry).expect("encode");
+            text
+        }
+
+        fn metric(&self, line_prefix: &str) -> Option<f64> {
+            self.metrics()
+                .lines()
+                .find_map(|l| l.strip_prefix(line_prefix))
+                .and_then(|v| v.trim().parse().ok())
+        }
+    }
+
+    #[tokio::test]
+    async fn idempotent_calls_are_retried_then_fail_as_network() {
+        let f = Fixture::new(Credentials::token("static-secret-token"), |_| {});
+        let e = f
+            .client
+            .list_datacenters()
+            .await
+            .expect_err("nothing listens");
+        assert_eq!(e.class(), ErrorClass::Network);
+        assert_eq!(e.operation(), Some(Operation::ListDatacenters));
+        assert!(
+            e.to_string()
+                .contains("VPSie API unreachable on ListDatacenters"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("static-secret-token"));
+        // One try and three retries.
+        assert_eq!(
+            f.metric("vpsie_api_requests_total{method=\"ListDatacenters\",status=\"error\"} "),
+            Some(4.0)
+        );
+        assert_eq!(
+            f.metric("vpsie_api_errors_total{error_type=\"network\"} "),
+            Some(4.0)
+        );
+        let s = f.client.breaker_snapshot();
+        assert_eq!(s.state, BreakerState::Closed);
+        assert_eq!(s.consecutive_failures, 4);
+        assert!(s.last_failure.is_some());
+    }
+
+    #[tokio::test]
+    async fn breaker_opens_refuses_then_probes_after_timeout() {
+        let f = Fixture::new(Credentials::token("t"), |_| {});
+        let _ = f.client.list_images().await.expect_err("network");
+        let e = f.client.list_images().await.expect_err("opens");
+        // The fifth failure opened it; the sixth attempt was refused.
+        assert_eq!(e.class(), ErrorClass::CircuitOpen, "{e}");
+        assert_eq!(f.client.breaker_snapshot().state, BreakerState::Open);
+        assert_eq!(f.metric("vpsie_api_circuit_breaker_state "), Some(1.0));
+        let before = f.metric("vpsie_api_requests_total{method=\"ListImages\",status=\"error\"} ");
+        let e = f.client.get_vm(7).await.expect_err("refused");
+        assert_eq!(e.class(), ErrorClass::CircuitOpen);
+        assert!(
+            e.to_string()
+                .contains("reset with kubectl vpsie breaker reset"),
+            "{e}"
+        );
+        assert_eq!(
+            f.metric("vpsie_api_requests_total{method=\"GetVM\",status=\"error\"} "),
+            None,
+            "a refused call sends nothing"
+        );
+        assert!(
+            f.metric("vpsie_api_errors_total{error_type=\"circuit_open\"} ")
+                .unwrap_or(0.0)
+                >= 2.0
+        );
+        // After the timeout one probe goes out; it fails and the breaker opens again.
+        f.clock.advance(Duration::from_secs(30));
+        assert_eq!(f.client.breaker_snapshot().state, BreakerState::HalfOpen);
+        let _ = f.client.health().await.expect_err("probe fails");
+        let s = f.client.breaker_snapshot();
+        assert_eq!(s.state, BreakerState::Open);
+        assert_eq!(s.opened_count, 2);
+        assert_eq!(s.since, f.clock.now());
+        assert_eq!(
+            f.metric("vpsie_api_requests_total{method=\"Health\",status=\"error\"} "),
+            Some(1.0)
+        );
+        assert_eq!(
+            before,
+            f.metric("vpsie_api_requests_total{method=\"ListImages\",status=\"error\"} ")
+        );
+        // A manual reset closes it.
+        assert_eq!(f.client.reset_breaker().state, BreakerState::Closed);
+        assert_eq!(f.metric("vpsie_api_circuit_breaker_state "), Some(0.0));
+    }
+
+    #[tokio::test]
+    async fn create_vm_never_posts_when_the_lookup_fails() {
+        let f = Fixture::new(Credentials::token("t"), |c| c.retry = RetryPolicy::none());
+        let req = CreateVpsRequest {
+            hostname: "ng-a-0001".into(),
+            name: "ng-a-0001".into(),
+            ..CreateVpsRequest::default()
+        };
+        let e = f.client.create_vm(&req).await.expect_err("network");
+        assert_eq!(e.operation(), Some(Operation::ListVMs), "{e}");
+        assert!(
+            !f.metrics().contains("method=\"CreateVM\""),
+            "no POST was sent"
+        );
+    }
+
+    #[tokio::test]
+    async fn login_failure_is_a_network_error_on_login_and_counts_no_refresh() {
+        let f = Fixture::new(Credentials::client("id", "client-secret-value"), |c| {
+            c.retry = RetryPolicy::none()
+        });
+        let e = f.client.list_offerings().await.expect_err("login fails");
+        assert_eq!(e.operation(), Some(Operation::Login));
+        assert_eq!(e.class(), ErrorClass::Network);
+        assert!(!e.to_string().contains("client-secret-value"));
+        assert_eq!(
+            f.metric("vpsie_api_requests_total{method=\"Login\",status=\"error\"} "),
+            Some(1.0)
+        );
+        assert!(
+            !f.metrics().contains("method=\"ListOfferings\""),
+            "no call without a token"
+        );
+        assert!(!f.metrics().contains("vpsie_api_token_refreshes_total{"));
+        let e = f.client.check_credentials().await.expect_err("check fails");
+        assert_eq!(e.operation(), Some(Operation::Login));
+    }
+
+    #[tokio::test]
+    async fn delete_vm_network_errors_are_not_swallowed() {
+        let f = Fixture::new(Credentials::token("t"), |c| c.retry = RetryPolicy::none());
+        let e = f.client.delete_vm(3).await.expect_err("network");
+        assert_eq!(e.class(), ErrorClass::Network);
+    }
+
+    #[tokio::test]
+    async fn rate_limiter_makes_callers_wait() {
+        let f = Fixture::new(Credentials::token("t"), |c| {
+            c.retry = RetryPolicy::none();
+            c.rate_limit = RateLimitConfig {
+                requests_per_minute: 60,
+                burst: 2,
+            };
+            c.breaker.failure_threshold = 100;
+        });
+        for _ in 0..4 {
+            let _ = f.client.health().await;
+        }
+        // Two calls found a token, two waited 1 s and 2 s.
+        assert_eq!(f.metric("vpsie_api_rate_limit_waits_total "), Some(2.0));
+        assert_eq!(
+            f.metric("vpsie_api_rate_limit_wait_seconds_total "),
+            Some(3.0)
+        );
+        assert_eq!(f.metric("vpsie_api_rate_limit_tokens "), Some(-2.0));
+        let s = f.client.rate_limit_snapshot();
+        assert_eq!(s.waiting, 0);
+        assert_eq!(s.tokens, -2.0);
+    }
+
+    #[tokio::test]
+    async fn a_long_server_pause_refuses_without_sending() {
+        let f = Fixture::new(Credentials::token("t"), |_| {});
+        lock(&f.client.inner.limiter).block_for(f.clock.now(), Duration::from_secs(120));
+        let e = f.client.list_vms().await.expect_err("paused");
+        assert_eq!(e.class(), ErrorClass::RateLimited);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(120)));
+        assert!(e.to_string().contains("retry after 120s"), "{e}");
+        assert!(
+            !f.metrics().contains("vpsie_api_requests_total{"),
+            "nothing was sent"
+        );
+        assert_eq!(f.client.breaker_snapshot().consecutive_failures, 0);
+        assert!(f.client.rate_limit_snapshot().blocked_until.is_some());
     }
 }
