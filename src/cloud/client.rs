@@ -888,6 +888,7 @@ impl VpsieClient {
                 Err(e)
             }
         };
+        let result = result.map_err(|e| self.scrub(e, token, login));
         if let Err(e) = &result {
             inner.metrics.observe_error(e.class());
             if e.class().is_availability_failure() {
@@ -901,6 +902,29 @@ impl VpsieClient {
         }
         guard.armed = false;
         result
+    }
+
+    /// Removes the token and the client secret from an error's texts.
+    fn scrub(
+        &self,
+        e: CloudError,
+        token: Option<&SecretString>,
+        login: Option<&Credentials>,
+    ) -> CloudError {
+        let creds = lock(&self.inner.creds).credentials.clone();
+        let mut secrets: Vec<&str> = Vec::new();
+        if let Some(t) = token {
+            secrets.push(t.expose());
+        }
+        for c in [Some(&creds), login].into_iter().flatten() {
+            match c {
+                Credentials::ClientCredentials { client_secret, .. } => {
+                    secrets.push(client_secret.expose())
+                }
+                Credentials::StaticToken(t) => secrets.push(t.expose()),
+            }
+        }
+        e.redact(&secrets)
     }
 
     /// Sends the request and reads the answer (at most [`MAX_BODY_BYTES`]).

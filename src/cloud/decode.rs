@@ -22,8 +22,9 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// The longest API message quoted in an error.
 const MAX_MESSAGE_CHARS: usize = 300;
 
-/// An answer as read off the wire.
-#[derive(Debug, Clone, PartialEq)]
+/// An answer as read off the wire. `Debug` shows the body's length, not the body (a login
+/// answer holds a token).
+#[derive(Clone, PartialEq)]
 pub struct Reply {
     /// HTTP status.
     pub status: u16,
@@ -33,6 +34,17 @@ pub struct Reply {
     pub retry_after: Option<Duration>,
     /// The body (at most [`MAX_BODY_BYTES`]).
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("request_id", &self.request_id)
+            .field("retry_after", &self.retry_after)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 impl Reply {
@@ -326,6 +338,12 @@ fn decode_error(ctx: &ErrorContext, reply: &Reply, detail: String) -> CloudError
 
 /// Parses the body of a 2xx reply as JSON, or classifies the failure.
 fn json_value(ctx: &ErrorContext, reply: &Reply) -> Result<Value, CloudError> {
+    json_value_with(ctx, reply, true)
+}
+
+/// Like [`json_value`]; `echo` says whether a piece of a malformed body may be quoted in the
+/// error (never for a login answer, which may hold a token).
+fn json_value_with(ctx: &ErrorContext, reply: &Reply, echo: bool) -> Result<Value, CloudError> {
     if let Err(CloudError::Decode {
         op, status, detail, ..
     }) = check_body_size(ctx.op, reply.body.len(), Some(reply.status))
@@ -341,14 +359,19 @@ fn json_value(ctx: &ErrorContext, reply: &Reply) -> Result<Value, CloudError> {
         return Err(classify(ctx, reply));
     }
     let value: Value = serde_json::from_slice(&reply.body).map_err(|e| {
-        decode_error(
-            ctx,
-            reply,
+        let detail = if echo {
             format!(
                 "body is not valid JSON ({e}): {}",
                 sanitize(&String::from_utf8_lossy(&reply.body), 80)
-            ),
-        )
+            )
+        } else {
+            format!(
+                "body is not valid JSON (error at line {} column {})",
+                e.line(),
+                e.column()
+            )
+        };
+        decode_error(ctx, reply, detail)
     })?;
     if let Some(err) = envelope_error(ctx, reply, &value) {
         return Err(err);
@@ -439,12 +462,13 @@ pub struct LoginToken {
 
 /// Decodes the answer of `POST /auth/from/api`.
 pub fn decode_login(ctx: &ErrorContext, reply: &Reply) -> Result<LoginToken, CloudError> {
-    let value = json_value(ctx, reply)?;
-    let login: LoginResponse = serde_json::from_value(value).map_err(|e| {
+    let value = json_value_with(ctx, reply, false)?;
+    // serde's messages quote values, and this answer holds a token: say only what is expected.
+    let login: LoginResponse = serde_json::from_value(value).map_err(|_| {
         decode_error(
             ctx,
             reply,
-            format!("login answer has an unexpected shape ({e})"),
+            "login answer has an unexpected shape (expected {\"accessToken\": {\"token\": \"...\", \"expires\": \"<RFC3339>\"}})".to_string(),
         )
     })?;
     let access = login
@@ -779,6 +803,40 @@ mod tests {
         let e = decode_login(&ctx, &reply(200, r#"{"accessToken":{"token":"  "}}"#))
             .expect_err("empty");
         assert_eq!(e.class(), ErrorClass::Decode);
+        for leaky in [
+            r#"{"accessToken":"tok-leak-1"}"#,
+            r#"{"accessToken":{"token":["tok-leak-1"]}}"#,
+            r#"{"accessToken":{"token":"tok-leak-1"},"code":{"x":"tok-leak-1"}}"#,
+            "tok-leak-1 not json",
+        ] {
+            if let Err(e) = decode_login(&ctx, &reply(200, leaky)) {
+                assert!(!format!("{e} {e:?}").contains("tok-leak-1"), "{leaky}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn echoed_secrets_are_redacted() {
+        let token = "tok-very-secret-123";
+        let ctx = ErrorContext::new(Operation::GetVM);
+        let body =
+            format!(r#"{{"error":"bad","message":"token {token} is not valid here","code":400}}"#);
+        let e = classify(&ctx, &reply(400, &body)).redact(&[token, ""]);
+        assert!(!e.to_string().contains(token), "{e}");
+        assert!(!format!("{e:?}").contains(token));
+        assert!(
+            e.to_string().contains("token <redacted> is not valid"),
+            "{e}"
+        );
+        for status in [401, 403, 404, 429, 500, 409] {
+            let e = classify(&ctx, &reply(status, &body)).redact(&[token]);
+            assert!(!format!("{e} {e:?}").contains(token), "{status}");
+        }
+        let e =
+            decode_object::<Vps>(&ctx, &reply(200, &format!("garbage {token}"))).expect_err("junk");
+        assert!(!e.redact(&[token]).to_string().contains(token));
+        let r = reply(200, &format!(r#"{{"accessToken":{{"token":"{token}"}}}}"#));
+        assert!(!format!("{r:?}").contains(token));
     }
 
     #[test]

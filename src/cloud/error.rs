@@ -356,6 +356,120 @@ impl CloudError {
         }
     }
 
+    /// The same error with every occurrence of each of `secrets` (non-empty ones) in its texts
+    /// replaced by `<redacted>`: a server that echoes a token in its message must not leak it
+    /// into logs, events or status.
+    pub fn redact(self, secrets: &[&str]) -> CloudError {
+        let scrub = |mut text: String| {
+            for s in secrets.iter().filter(|s| !s.is_empty()) {
+                if text.contains(*s) {
+                    text = text.replace(*s, "<redacted>");
+                }
+            }
+            text
+        };
+        match self {
+            CloudError::Unauthorized {
+                op,
+                status,
+                secret,
+                keys,
+                message,
+                request_id,
+            } => CloudError::Unauthorized {
+                op,
+                status,
+                secret,
+                keys,
+                message: scrub(message),
+                request_id,
+            },
+            CloudError::Forbidden {
+                op,
+                message,
+                request_id,
+            } => CloudError::Forbidden {
+                op,
+                message: scrub(message),
+                request_id,
+            },
+            CloudError::NotFound {
+                op,
+                what,
+                hint,
+                message,
+                request_id,
+            } => CloudError::NotFound {
+                op,
+                what: scrub(what),
+                hint,
+                message: scrub(message),
+                request_id,
+            },
+            CloudError::RateLimited {
+                op,
+                retry_after,
+                message,
+                request_id,
+            } => CloudError::RateLimited {
+                op,
+                retry_after,
+                message: scrub(message),
+                request_id,
+            },
+            CloudError::Server {
+                op,
+                status,
+                message,
+                retry_after,
+                request_id,
+            } => CloudError::Server {
+                op,
+                status,
+                message: scrub(message),
+                retry_after,
+                request_id,
+            },
+            CloudError::Network { op, detail } => CloudError::Network {
+                op,
+                detail: scrub(detail),
+            },
+            CloudError::QuotaExceeded {
+                op,
+                message,
+                request_id,
+            } => CloudError::QuotaExceeded {
+                op,
+                message: scrub(message),
+                request_id,
+            },
+            CloudError::BadRequest {
+                op,
+                status,
+                message,
+                request_id,
+            } => CloudError::BadRequest {
+                op,
+                status,
+                message: scrub(message),
+                request_id,
+            },
+            CloudError::Decode {
+                op,
+                status,
+                detail,
+                request_id,
+            } => CloudError::Decode {
+                op,
+                status,
+                detail: scrub(detail),
+                request_id,
+            },
+            CloudError::Config(m) => CloudError::Config(scrub(m)),
+            open @ CloudError::CircuitOpen { .. } => open,
+        }
+    }
+
     /// Whether the error leaves it unknown if the API acted on the request: no complete answer
     /// or a 5xx. A `CreateVM` failing this way must be checked by looking the VM up.
     pub fn is_ambiguous(&self) -> bool {
