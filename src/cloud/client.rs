@@ -234,6 +234,11 @@ impl VpsieClient {
         clock: SharedClock,
         metrics: CloudMetrics,
     ) -> Result<Self, CloudError> {
+        if config.timeout.is_zero() {
+            return Err(CloudError::Config(
+                "ClientConfig.timeout is 0s; set a positive HTTP timeout (default 30s)".to_string(),
+            ));
+        }
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
@@ -1079,6 +1084,33 @@ mod tests {
             refresh_time(now, Some(now - chrono::Duration::minutes(4))),
             now
         );
+    }
+
+    #[test]
+    fn bad_config_is_refused() {
+        let clock = ManualClock::starting_now();
+        let e = VpsieClient::new(
+            ClientConfig {
+                timeout: Duration::ZERO,
+                ..ClientConfig::default()
+            },
+            Credentials::token("t"),
+            clock.clone(),
+            CloudMetrics::unregistered(),
+        )
+        .expect_err("zero timeout");
+        assert!(e.to_string().contains("ClientConfig.timeout"), "{e}");
+        let e = VpsieClient::new(
+            ClientConfig {
+                user_agent: "bad\nagent".into(),
+                ..ClientConfig::default()
+            },
+            Credentials::token("t"),
+            clock,
+            CloudMetrics::unregistered(),
+        )
+        .expect_err("bad user agent");
+        assert_eq!(e.class(), ErrorClass::Config);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::op::Operation;
 
 /// The class of a [`CloudError`]: what went wrong, as an operator and an alert see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// 401: the credentials were refused.
     Unauthorized,
@@ -474,5 +475,263 @@ impl CloudError {
     /// or a 5xx. A `CreateVM` failing this way must be checked by looking the VM up.
     pub fn is_ambiguous(&self) -> bool {
         matches!(self.class(), ErrorClass::Network | ErrorClass::ServerError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn every_error() -> Vec<CloudError> {
+        let op = Operation::CreateVM;
+        let rid = Some("rid-9".to_string());
+        let t = Utc
+            .with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+            .single()
+            .expect("valid");
+        vec![
+            CloudError::Unauthorized {
+                op,
+                status: 401,
+                secret: "kube-system/vpsie-secret".into(),
+                keys: "clientId, clientSecret".into(),
+                message: "m".into(),
+                request_id: rid.clone(),
+            },
+            CloudError::Forbidden {
+                op,
+                message: "m".into(),
+                request_id: rid.clone(),
+            },
+            CloudError::NotFound {
+                op,
+                what: "Datacenter not found".into(),
+                hint: "h".into(),
+                message: "m".into(),
+                request_id: rid.clone(),
+            },
+            CloudError::RateLimited {
+                op,
+                retry_after: Some(Duration::from_millis(11_200)),
+                message: "m".into(),
+                request_id: rid.clone(),
+            },
+            CloudError::Server {
+                op,
+                status: 502,
+                message: "m".into(),
+                retry_after: None,
+                request_id: rid.clone(),
+            },
+            CloudError::Network {
+                op,
+                detail: "connection refused".into(),
+            },
+            CloudError::QuotaExceeded {
+                op,
+                message: "m".into(),
+                request_id: rid.clone(),
+            },
+            CloudError::BadRequest {
+                op,
+                status: 422,
+                message: "m".into(),
+                request_id: rid.clone(),
+            },
+            CloudError::Decode {
+                op,
+                status: Some(200),
+                detail: "d".into(),
+                request_id: rid,
+            },
+            CloudError::CircuitOpen {
+                op,
+                since: t,
+                failures: 5,
+                next_probe_at: Some(t + chrono::Duration::seconds(30)),
+                probing: false,
+            },
+            CloudError::Config("c".into()),
+        ]
+    }
+
+    #[test]
+    fn classes_labels_and_retryability() {
+        let errors = every_error();
+        let classes: Vec<ErrorClass> = errors.iter().map(CloudError::class).collect();
+        assert_eq!(classes, ErrorClass::ALL.to_vec());
+        let labels: Vec<&str> = ErrorClass::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "unauthorized",
+                "forbidden",
+                "not_found",
+                "rate_limited",
+                "server_error",
+                "network",
+                "quota_exceeded",
+                "bad_request",
+                "decode",
+                "circuit_open",
+                "config"
+            ]
+        );
+        for c in ErrorClass::ALL {
+            assert_eq!(
+                serde_json::to_value(c).ok(),
+                Some(serde_json::Value::String(c.as_str().to_string()))
+            );
+            assert_eq!(c.to_string(), c.as_str());
+        }
+        let retryable: Vec<bool> = errors.iter().map(CloudError::is_retryable).collect();
+        assert_eq!(
+            retryable,
+            [false, false, false, true, true, true, false, false, false, true, false]
+        );
+        let ambiguous: Vec<bool> = errors.iter().map(CloudError::is_ambiguous).collect();
+        assert_eq!(
+            ambiguous,
+            [false, false, false, false, true, true, false, false, false, false, false]
+        );
+        assert_eq!(errors[3].retry_after(), Some(Duration::from_millis(11_200)));
+        assert_eq!(errors[0].request_id(), Some("rid-9"));
+        assert_eq!(errors[5].request_id(), None);
+        assert_eq!(errors[10].operation(), None);
+        assert!(errors[..10]
+            .iter()
+            .all(|e| e.operation() == Some(Operation::CreateVM)));
+    }
+
+    #[test]
+    fn messages() {
+        let e = every_error();
+        assert_eq!(
+            e[0].to_string(),
+            "VPSie API authentication failed (401) on CreateVM: check Secret kube-system/vpsie-secret (keys clientId, clientSecret); the API said: m [X-Request-ID rid-9]"
+        );
+        assert_eq!(
+            e[3].to_string(),
+            "VPSie API rate limit hit (429) on CreateVM; retry after 12s [X-Request-ID rid-9]"
+        );
+        assert!(e[2]
+            .to_string()
+            .starts_with("Datacenter not found (404 on CreateVM): h"));
+        assert!(e[6].to_string().starts_with("Insufficient VPSie quota: m"));
+        assert_eq!(
+            e[9].to_string(),
+            "VPSie API circuit breaker is open since 2026-01-02T03:04:05Z after 5 consecutive failures; next probe at 2026-01-02T03:04:35Z; reset with kubectl vpsie breaker reset"
+        );
+        assert!(e[5]
+            .to_string()
+            .contains("unreachable on CreateVM: connection refused"));
+        assert!(e[8].to_string().contains("malformed reply (status 200): d"));
+        let no_hint = CloudError::RateLimited {
+            op: Operation::ListVMs,
+            retry_after: None,
+            message: String::new(),
+            request_id: None,
+        };
+        assert_eq!(no_hint.to_string(), "VPSie API rate limit hit (429) on ListVMs; retry later; lower the request rate if this persists");
+    }
+
+    #[test]
+    fn redact_covers_every_text() {
+        for e in every_error() {
+            let secretful = match e {
+                CloudError::Config(_) => CloudError::Config("S3CRET".into()),
+                CloudError::Network { op, .. } => CloudError::Network {
+                    op,
+                    detail: "S3CRET".into(),
+                },
+                CloudError::Decode {
+                    op,
+                    status,
+                    request_id,
+                    ..
+                } => CloudError::Decode {
+                    op,
+                    status,
+                    detail: "x S3CRET".into(),
+                    request_id,
+                },
+                CloudError::NotFound {
+                    op,
+                    hint,
+                    request_id,
+                    ..
+                } => CloudError::NotFound {
+                    op,
+                    what: "S3CRET".into(),
+                    hint,
+                    message: "S3CRET".into(),
+                    request_id,
+                },
+                CloudError::Unauthorized {
+                    op,
+                    status,
+                    secret,
+                    keys,
+                    request_id,
+                    ..
+                } => CloudError::Unauthorized {
+                    op,
+                    status,
+                    secret,
+                    keys,
+                    message: "S3CRET".into(),
+                    request_id,
+                },
+                CloudError::Forbidden { op, request_id, .. } => CloudError::Forbidden {
+                    op,
+                    message: "S3CRET".into(),
+                    request_id,
+                },
+                CloudError::RateLimited {
+                    op,
+                    retry_after,
+                    request_id,
+                    ..
+                } => CloudError::RateLimited {
+                    op,
+                    retry_after,
+                    message: "S3CRET".into(),
+                    request_id,
+                },
+                CloudError::Server {
+                    op,
+                    status,
+                    retry_after,
+                    request_id,
+                    ..
+                } => CloudError::Server {
+                    op,
+                    status,
+                    message: "S3CRET".into(),
+                    retry_after,
+                    request_id,
+                },
+                CloudError::QuotaExceeded { op, request_id, .. } => CloudError::QuotaExceeded {
+                    op,
+                    message: "S3CRET".into(),
+                    request_id,
+                },
+                CloudError::BadRequest {
+                    op,
+                    status,
+                    request_id,
+                    ..
+                } => CloudError::BadRequest {
+                    op,
+                    status,
+                    message: "S3CRET".into(),
+                    request_id,
+                },
+                open @ CloudError::CircuitOpen { .. } => open,
+            };
+            let r = secretful.redact(&["S3CRET"]);
+            assert!(!format!("{r} {r:?}").contains("S3CRET"), "{r:?}");
+        }
     }
 }

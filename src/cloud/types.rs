@@ -328,3 +328,123 @@ pub struct Envelope<T> {
     /// The payload.
     pub data: Option<T>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_request_wire_names() {
+        let mut req = CreateVpsRequest {
+            name: "n".into(),
+            hostname: "h".into(),
+            offering_id: "small-2cpu-4gb".into(),
+            datacenter_id: "dc-us-east-1".into(),
+            os_image_id: "ubuntu-22.04-lts".into(),
+            ssh_key_ids: vec!["k1".into()],
+            tags: vec!["t".into()],
+            notes: "x".into(),
+            user_data: "#cloud-config\njoin-token: abc.def".into(),
+            ..CreateVpsRequest::default()
+        };
+        let v = serde_json::to_value(&req).expect("serializes");
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "datacenter_id",
+                "hostname",
+                "name",
+                "notes",
+                "offering_id",
+                "os_image_id",
+                "ssh_key_ids",
+                "tags",
+                "user_data"
+            ]
+        );
+        req.password = Some("pw-secret".into());
+        req.project_id = Some("p1".into());
+        req.resource_identifier = Some("r1".into());
+        let v = serde_json::to_value(&req).expect("serializes");
+        assert_eq!(v["projectId"], "p1");
+        assert_eq!(v["resourceIdentifier"], "r1");
+        assert_eq!(v["password"], "pw-secret");
+        let dbg = format!("{req:?}");
+        assert!(
+            !dbg.contains("pw-secret") && !dbg.contains("abc.def"),
+            "{dbg}"
+        );
+    }
+
+    #[test]
+    fn vps_with_only_an_id() {
+        let v: Vps = serde_json::from_str(r#"{"id": 5}"#).expect("minimal");
+        assert_eq!(v.id, 5);
+        assert!(v.tags.is_empty());
+        assert!(!v.has_tag("x"));
+        let v: Vps =
+            serde_json::from_str(r#"{"id": 5.0, "tags": "a, b,,c", "ram": "2048.0", "cpu": true}"#)
+                .expect("odd");
+        assert_eq!(v.id, 5);
+        assert_eq!(v.tags, ["a", "b", "c"]);
+        assert!(v.has_tag("b"));
+        assert_eq!(v.ram, Some(2048));
+        assert_eq!(v.cpu, None);
+        for bad in [
+            r#"{"id": "x"}"#,
+            r#"{"id": 1.5}"#,
+            r#"{"id": null}"#,
+            r#"{}"#,
+            "[]",
+        ] {
+            assert!(serde_json::from_str::<Vps>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lenient_numbers_and_bools() {
+        let o: Offering = serde_json::from_str(
+            r#"{"id": 12, "price": "9.99", "hourly_price": "n/a", "available": "yes", "disk": "80", "bandwidth": 1e3}"#,
+        )
+        .expect("offering");
+        assert_eq!(o.id, "12");
+        assert_eq!(o.price, Some(9.99));
+        assert_eq!(o.hourly_price, None);
+        assert_eq!(o.available, Some(true));
+        assert_eq!(o.disk, Some(80));
+        assert_eq!(o.bandwidth, Some(1000));
+        let d: Datacenter =
+            serde_json::from_str(r#"{"id": "dc", "available": 0, "featured_dc": "maybe"}"#)
+                .expect("dc");
+        assert_eq!(d.available, Some(false));
+        assert_eq!(d.featured_dc, None);
+        let i: OsImage = serde_json::from_str(r#"{"id": "img", "min_disk": "20", "unknown": [1]}"#)
+            .expect("img");
+        assert_eq!(i.min_disk, Some(20));
+        assert!(serde_json::from_str::<Offering>(r#"{"id": {"a": 1}}"#).is_err());
+    }
+
+    #[test]
+    fn token_info_debug_is_redacted() {
+        let t = TokenInfo {
+            token: "tok-zzz".into(),
+            expires: None,
+        };
+        assert!(!format!("{t:?}").contains("tok-zzz"));
+        let l: LoginResponse = serde_json::from_str(
+            r#"{"accessToken": {"token": "tok-zzz"}, "refreshToken": {"token": "ref-yyy"}}"#,
+        )
+        .expect("login");
+        let dbg = format!("{l:?}");
+        assert!(
+            !dbg.contains("tok-zzz") && !dbg.contains("ref-yyy"),
+            "{dbg}"
+        );
+    }
+}
