@@ -577,4 +577,74 @@ mod tests {
         succeed(&mut b, clock.now());
         assert_eq!(b.state(clock.now()), BreakerState::Closed);
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Step {
+            Acquire,
+            Finish(usize, u8),
+            Advance(u64),
+            Reset,
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                4 => Just(Step::Acquire),
+                4 => (0usize..8, 0u8..3).prop_map(|(i, o)| Step::Finish(i, o)),
+                2 => (0u64..40).prop_map(Step::Advance),
+                1 => Just(Step::Reset),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn invariants_hold_for_any_sequence(steps in prop::collection::vec(step(), 0..80), threshold in 1u32..6) {
+                let clock = ManualClock::starting_now();
+                let cfg = BreakerConfig { failure_threshold: threshold, open_timeout: Duration::from_secs(30), success_threshold: 1 };
+                let mut b = CircuitBreaker::new(cfg, clock.now());
+                let mut outstanding: Vec<Admission> = Vec::new();
+                for s in steps {
+                    match s {
+                        Step::Acquire => {
+                            let before = b.state(clock.now());
+                            match b.try_acquire(OP, clock.now()) {
+                                Ok(a) => {
+                                    prop_assert!(before != BreakerState::Open);
+                                    if a == Admission::Probe {
+                                        prop_assert_eq!(before, BreakerState::HalfOpen);
+                                    }
+                                    outstanding.push(a);
+                                }
+                                Err(e) => {
+                                    prop_assert_eq!(e.class(), ErrorClass::CircuitOpen);
+                                    prop_assert!(before != BreakerState::Closed);
+                                }
+                            }
+                        }
+                        Step::Finish(i, o) if !outstanding.is_empty() => {
+                            let a = outstanding.remove(i % outstanding.len());
+                            let outcome = match o { 0 => Outcome::Success, 1 => Outcome::Failure("f".into()), _ => Outcome::Neutral };
+                            b.record(a, outcome, clock.now());
+                        }
+                        Step::Finish(..) => {}
+                        Step::Advance(secs) => clock.advance(Duration::from_secs(secs)),
+                        Step::Reset => b.reset(clock.now()),
+                    }
+                    let snap = b.snapshot(clock.now());
+                    prop_assert_eq!(snap.next_probe_at.is_some(), snap.state == BreakerState::Open);
+                    if snap.state == BreakerState::Closed {
+                        prop_assert!(snap.consecutive_failures < threshold);
+                    }
+                    prop_assert!(snap.since <= clock.now());
+                    // Half-open: never two probes admitted at once.
+                    if snap.state == BreakerState::HalfOpen && b.probe_in_flight {
+                        prop_assert!(b.clone().try_acquire(OP, clock.now()).is_err());
+                    }
+                }
+            }
+        }
+    }
 }

@@ -269,4 +269,39 @@ mod tests {
         clock.set(start - chrono::Duration::seconds(100));
         assert_eq!(l.reserve(clock.now()), Duration::from_secs(1));
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn sends_never_exceed_burst_plus_rate(
+                rpm in 1u32..600,
+                burst in 1u32..20,
+                gaps_ms in prop::collection::vec(0u64..3000, 1..60),
+            ) {
+                let clock = ManualClock::starting_now();
+                let start = clock.now();
+                let mut l = RateLimiter::new(RateLimitConfig { requests_per_minute: rpm, burst }, start);
+                let mut sends: Vec<f64> = Vec::new();
+                for gap in gaps_ms {
+                    clock.advance(Duration::from_millis(gap));
+                    let wait = l.reserve(clock.now());
+                    let at = (clock.now() - start).num_microseconds().unwrap_or(0) as f64 / 1e6 + wait.as_secs_f64();
+                    sends.push(at);
+                }
+                let rate = f64::from(rpm) / 60.0;
+                let mut sorted = sends.clone();
+                sorted.sort_by(f64::total_cmp);
+                for i in 0..sorted.len() {
+                    for j in i..sorted.len() {
+                        let count = (j - i + 1) as f64;
+                        let allowed = f64::from(burst) + rate * (sorted[j] - sorted[i]) + 1e-6;
+                        prop_assert!(count <= allowed, "{} sends in {}s", count, sorted[j] - sorted[i]);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -299,4 +299,41 @@ mod tests {
             RetryDecision::GiveUp
         );
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn delays_never_exceed_the_cap(
+                attempt in 0u32..200,
+                initial_ms in 0u64..100_000,
+                mult in 0.0f64..10.0,
+                cap_ms in 0u64..100_000,
+                jitter in prop_oneof![Just(Jitter::None), Just(Jitter::Full), Just(Jitter::Equal)],
+                retry_after in prop::option::of(0u64..200),
+                seed in any::<u64>(),
+            ) {
+                let p = RetryPolicy {
+                    max_retries: 500,
+                    initial_delay: Duration::from_millis(initial_ms),
+                    multiplier: mult,
+                    max_delay: Duration::from_millis(cap_ms),
+                    jitter,
+                };
+                let mut rng = StdRng::seed_from_u64(seed);
+                prop_assert!(p.backoff(attempt, &mut rng) <= p.max_delay);
+                let errs = [
+                    CloudError::RateLimited { op: Operation::ListVMs, retry_after: retry_after.map(Duration::from_secs), message: String::new(), request_id: None },
+                    CloudError::Server { op: Operation::ListVMs, status: 503, message: String::new(), retry_after: retry_after.map(Duration::from_secs), request_id: None },
+                ];
+                for e in errs {
+                    if let RetryDecision::RetryAfter(d) = p.decide(Operation::ListVMs, &e, attempt, &mut rng) {
+                        prop_assert!(d <= p.max_delay);
+                    }
+                }
+            }
+        }
+    }
 }
