@@ -539,21 +539,13 @@ impl VpsieClient {
             body: None,
             auth: true,
         };
-        match self
-            .call(
-                Operation::DeleteVM,
-                Some(&id_text),
-                spec,
-                decode::decode_empty,
-            )
-            .await
-        {
-            Err(e) if e.class() == ErrorClass::NotFound => {
-                tracing::debug!(id, "VPSie VM already gone");
-                Ok(())
-            }
-            other => other,
-        }
+        self.call(
+            Operation::DeleteVM,
+            Some(&id_text),
+            spec,
+            decode::decode_delete,
+        )
+        .await
     }
 
     /// Checks the credentials now (`kubectl vpsie creds check`): a fresh login for client

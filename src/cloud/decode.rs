@@ -451,6 +451,15 @@ pub fn decode_empty(ctx: &ErrorContext, reply: &Reply) -> Result<(), CloudError>
     Ok(())
 }
 
+/// Checks the answer of `DELETE /vm/{id}`: like [`decode_empty`], and a 404 means the VM is
+/// already gone, which is what was asked (so it is no error, for the metrics neither).
+pub fn decode_delete(ctx: &ErrorContext, reply: &Reply) -> Result<(), CloudError> {
+    match decode_empty(ctx, reply) {
+        Err(CloudError::NotFound { .. }) => Ok(()),
+        other => other,
+    }
+}
+
 /// An access token from a login.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoginToken {
@@ -754,6 +763,11 @@ mod tests {
         .expect_err("env");
         assert_eq!(e.class(), ErrorClass::ServerError);
         decode_empty(&ErrorContext::new(Operation::DeleteVM), &reply(204, "")).expect("empty ok");
+        decode_delete(&ErrorContext::new(Operation::DeleteVM), &reply(404, "{}"))
+            .expect("gone is done");
+        let e = decode_delete(&ErrorContext::new(Operation::DeleteVM), &reply(403, "{}"))
+            .expect_err("403");
+        assert_eq!(e.class(), ErrorClass::Forbidden);
         decode_empty(&ErrorContext::new(Operation::Health), &reply(200, "OK")).expect("text ok");
     }
 
