@@ -1105,6 +1105,22 @@ mod tests {
         assert_eq!(e.class(), ErrorClass::Config);
     }
 
+    /// The reconciler spawns these futures on a multi-threaded runtime: they must be `Send`.
+    #[test]
+    fn futures_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let (c, _clock) = client(Credentials::token("t"));
+        let req = CreateVpsRequest::default();
+        assert_send(&c.create_vm(&req));
+        assert_send(&c.delete_vm(1));
+        assert_send(&c.list_vms());
+        assert_send(&c.get_vm(1));
+        assert_send(&c.check_credentials());
+        assert_send(&c.health());
+        fn assert_sync<T: Send + Sync>() {}
+        assert_sync::<VpsieClient>();
+    }
+
     #[test]
     fn path_segments_are_escaped() {
         assert_eq!(path_segment("small-2cpu-4gb"), "small-2cpu-4gb");

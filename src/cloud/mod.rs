@@ -6,6 +6,23 @@
 //! - [`credentials`]: the Secret's credentials and the base URL rule.
 //! - [`breaker`], [`ratelimit`], [`retry`]: the pure policies, driven by the [`crate::clock`].
 //! - [`metrics`]: the `vpsie_api_*` Prometheus metrics.
+//!
+//! Typical use (the reconciler reads the Secret, the plugin builds one client per process):
+//!
+//! ```text
+//! let secret = VpsieSecret::from_byte_strings("kube-system/vpsie-secret", &secret.data)?;
+//! let client = VpsieClient::from_secret(secret, ClientConfig::default(), clock, CloudMetrics::new(&mut registry))?;
+//! let vm = client.create_vm(&CreateVpsRequest { hostname: deterministic_name, .. }).await?;
+//! match client.get_vm(vm.id).await {
+//!     Err(e) if e.class() == ErrorClass::NotFound => { /* gone */ }
+//!     other => ...,
+//! }
+//! client.delete_vm(vm.id).await?;            // 404 = already gone = Ok
+//! client.set_credentials(new_credentials);    // Secret rotated: drops the cached token
+//! ```
+//!
+//! Errors: [`CloudError::class`] is the `error_type` label; [`CloudError::is_retryable`] says
+//! whether to requeue; [`CloudError::retry_after`] how long; messages are for operators.
 
 pub mod breaker;
 pub mod client;
