@@ -325,6 +325,29 @@ impl CloudError {
         }
     }
 
+    /// When a caller should try again (e.g. a controller's requeue delay), at `now`: the
+    /// `Retry-After` of a 429/5xx, the time left until the breaker's next probe, a short
+    /// default for other retryable errors, and `None` for errors that retrying will not fix.
+    pub fn suggested_requeue(&self, now: DateTime<Utc>) -> Option<Duration> {
+        match self {
+            CloudError::CircuitOpen {
+                next_probe_at: Some(at),
+                ..
+            } => Some(
+                (*at - now)
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .max(Duration::from_secs(1)),
+            ),
+            CloudError::CircuitOpen {
+                next_probe_at: None,
+                ..
+            } => Some(Duration::from_secs(1)),
+            e if e.is_retryable() => Some(e.retry_after().unwrap_or(Duration::from_secs(10))),
+            _ => None,
+        }
+    }
+
     /// The `X-Request-ID` of the answer, when it had one.
     pub fn request_id(&self) -> Option<&str> {
         match self {
@@ -602,6 +625,28 @@ mod tests {
         assert!(errors[..10]
             .iter()
             .all(|e| e.operation() == Some(Operation::CreateVM)));
+        let t = Utc
+            .with_ymd_and_hms(2026, 1, 2, 3, 4, 15)
+            .single()
+            .expect("valid");
+        let requeue: Vec<Option<Duration>> =
+            errors.iter().map(|e| e.suggested_requeue(t)).collect();
+        assert_eq!(
+            requeue,
+            [
+                None,
+                None,
+                None,
+                Some(Duration::from_millis(11_200)),
+                Some(Duration::from_secs(10)),
+                Some(Duration::from_secs(10)),
+                None,
+                None,
+                None,
+                Some(Duration::from_secs(20)),
+                None
+            ]
+        );
     }
 
     #[test]
