@@ -1333,6 +1333,38 @@ mod offline_tests {
         assert_eq!(f.metric("vpsie_api_circuit_breaker_state "), Some(0.0));
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn half_open_lets_one_concurrent_probe_out() {
+        let f = Fixture::new(Credentials::token("t"), |c| {
+            c.retry = RetryPolicy::none();
+            c.breaker.failure_threshold = 1;
+        });
+        let _ = f.client.health().await.expect_err("opens");
+        assert_eq!(f.client.breaker_snapshot().state, BreakerState::Open);
+        f.clock.advance(Duration::from_secs(30));
+        let calls: Vec<_> = (0..12)
+            .map(|_| {
+                let c = f.client.clone();
+                tokio::spawn(async move { c.health().await })
+            })
+            .collect();
+        let mut refused = 0;
+        for call in futures::future::join_all(calls).await {
+            let e = call.expect("task").expect_err("nothing listens");
+            if e.class() == ErrorClass::CircuitOpen {
+                refused += 1;
+            }
+        }
+        // The probe went out (and failed); every other concurrent call was refused... unless
+        // it came after the probe failed, when the breaker was open again: refused too.
+        assert_eq!(refused, 11);
+        assert_eq!(
+            f.metric("vpsie_api_requests_total{method=\"Health\",status=\"error\"} "),
+            Some(2.0)
+        );
+        assert_eq!(f.client.breaker_snapshot().opened_count, 2);
+    }
+
     #[tokio::test]
     async fn create_vm_never_posts_when_the_lookup_fails() {
         let f = Fixture::new(Credentials::token("t"), |c| c.retry = RetryPolicy::none());
