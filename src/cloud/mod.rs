@@ -47,4 +47,6 @@ pub use metrics::CloudMetrics;
 pub use op::Operation;
 pub use ratelimit::{RateLimitConfig, RateLimitSnapshot};
 pub use retry::{Jitter, RetryPolicy};
-pub use types::{CreateVpsRequest, Datacenter, ListResponse, Offering, OsImage, Pagination, Vps};
+pub use types::{
+    CreateVpsRequest, Datacenter, ListResponse, Offering, OsImage, Pagination, VmPhase, Vps,
+};

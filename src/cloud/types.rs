@@ -74,6 +74,45 @@ impl Vps {
     pub fn has_tag(&self, tag: &str) -> bool {
         self.tags.iter().any(|t| t == tag)
     }
+
+    /// The VM's lifecycle phase, from its `status` text.
+    pub fn phase(&self) -> VmPhase {
+        VmPhase::from_status(self.status.as_deref().unwrap_or(""))
+    }
+}
+
+/// What a VM's `status` means to the autoscaler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VmPhase {
+    /// Being created (`creating`, `provisioning`, `pending`, `building`, `installing`, `new`).
+    Provisioning,
+    /// `running` / `active`.
+    Running,
+    /// Powered off or suspended (`stopped`, `suspended`, `paused`, `shutoff`, `off`).
+    Stopped,
+    /// Creation failed (`failed`, `error`).
+    Failed,
+    /// Being deleted or gone (`deleting`, `deleted`, `terminated`, `destroyed`).
+    Deleting,
+    /// Anything else (kept, not acted on).
+    Unknown,
+}
+
+impl VmPhase {
+    /// Classifies a status text (case and surrounding space ignored).
+    pub fn from_status(status: &str) -> VmPhase {
+        match status.trim().to_ascii_lowercase().as_str() {
+            "creating" | "provisioning" | "pending" | "building" | "installing" | "new" => {
+                VmPhase::Provisioning
+            }
+            "running" | "active" => VmPhase::Running,
+            "stopped" | "suspended" | "paused" | "shutoff" | "off" => VmPhase::Stopped,
+            "failed" | "error" => VmPhase::Failed,
+            "deleting" | "deleted" | "terminated" | "destroyed" => VmPhase::Deleting,
+            _ => VmPhase::Unknown,
+        }
+    }
 }
 
 /// The body of `POST /vm`. `Debug` hides the password.
@@ -428,6 +467,26 @@ mod tests {
             .expect("img");
         assert_eq!(i.min_disk, Some(20));
         assert!(serde_json::from_str::<Offering>(r#"{"id": {"a": 1}}"#).is_err());
+    }
+
+    #[test]
+    fn phases() {
+        for (status, phase) in [
+            ("creating", VmPhase::Provisioning),
+            (" Running ", VmPhase::Running),
+            ("stopped", VmPhase::Stopped),
+            ("suspended", VmPhase::Stopped),
+            ("failed", VmPhase::Failed),
+            ("deleted", VmPhase::Deleting),
+            ("", VmPhase::Unknown),
+            ("weird", VmPhase::Unknown),
+        ] {
+            assert_eq!(VmPhase::from_status(status), phase, "{status:?}");
+        }
+        let v: Vps = serde_json::from_str(r#"{"id": 1, "status": "running"}"#).expect("vps");
+        assert_eq!(v.phase(), VmPhase::Running);
+        let v: Vps = serde_json::from_str(r#"{"id": 1}"#).expect("vps");
+        assert_eq!(v.phase(), VmPhase::Unknown);
     }
 
     #[test]
