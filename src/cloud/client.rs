@@ -19,18 +19,13 @@ use super::breaker::{Admission, BreakerConfig, BreakerSnapshot, CircuitBreaker, 
 use super::credentials::{BaseUrl, Credentials, SecretString, VpsieSecret, DEFAULT_SECRET_REF};
 use super::decode::{self, ErrorContext, LoginToken, Reply, MAX_BODY_BYTES};
 use super::error::{CloudError, ErrorClass};
-use super::metrics::{CloudMetrics, RefreshReason};
+use super::metrics::CloudMetrics;
 use super::op::Operation;
 use super::ratelimit::{RateLimitConfig, RateLimitSnapshot, RateLimiter};
 use super::retry::{RetryDecision, RetryPolicy};
+use super::token::{Bearer, TokenCache};
 use super::types::{CreateVpsRequest, Datacenter, ListResponse, Offering, OsImage, Vps};
 use crate::clock::{self, SharedClock};
-
-/// How long before its expiry the access token is refreshed.
-pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
-
-/// The lifetime assumed for an access token whose login answer gave no expiry.
-pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// The most pages `list_vms` follows before deciding the pagination is broken.
 const MAX_PAGES: u32 = 10_000;
@@ -85,27 +80,12 @@ pub struct CredentialCheck {
     pub token_expires: Option<DateTime<Utc>>,
 }
 
-#[derive(Clone)]
-struct CachedToken {
-    token: SecretString,
-    refresh_at: DateTime<Utc>,
-    serial: u64,
-}
-
-struct CredState {
-    credentials: Credentials,
-    loaded_at: DateTime<Utc>,
-    token: Option<CachedToken>,
-    next_reason: RefreshReason,
-    serial: u64,
-}
-
 struct Inner {
     config: ClientConfig,
     http: reqwest::Client,
     clock: SharedClock,
     metrics: CloudMetrics,
-    creds: Mutex<CredState>,
+    creds: Mutex<TokenCache>,
     login_lock: tokio::sync::Mutex<()>,
     breaker: Mutex<CircuitBreaker>,
     limiter: Mutex<RateLimiter>,
@@ -122,8 +102,8 @@ impl fmt::Debug for VpsieClient {
         let creds = lock(&self.inner.creds);
         f.debug_struct("VpsieClient")
             .field("base_url", &self.inner.config.base_url.as_str())
-            .field("credentials", &creds.credentials)
-            .field("has_token", &creds.token.is_some())
+            .field("credentials", creds.credentials())
+            .field("has_token", &creds.has_token())
             .finish()
     }
 }
@@ -180,22 +160,6 @@ fn path_segment(s: &str) -> String {
         }
     }
     out
-}
-
-/// When to refresh a token expiring at `expires` (got at `now`): 5 minutes before, or halfway
-/// for a token living less than 10 minutes.
-fn refresh_time(now: DateTime<Utc>, expires: Option<DateTime<Utc>>) -> DateTime<Utc> {
-    let lifetime = chrono::Duration::from_std(DEFAULT_TOKEN_LIFETIME).unwrap_or_default();
-    let margin = chrono::Duration::from_std(TOKEN_REFRESH_MARGIN).unwrap_or_default();
-    let expires = expires.unwrap_or(now + lifetime);
-    let left = expires - now;
-    if left <= chrono::Duration::zero() {
-        now
-    } else if left <= margin * 2 {
-        now + left / 2
-    } else {
-        expires - margin
-    }
 }
 
 /// The message of a transport error, with its causes (never a header: reqwest errors carry the
@@ -256,13 +220,7 @@ impl VpsieClient {
             inner: Arc::new(Inner {
                 breaker: Mutex::new(CircuitBreaker::new(config.breaker, now)),
                 limiter: Mutex::new(RateLimiter::new(config.rate_limit, now)),
-                creds: Mutex::new(CredState {
-                    credentials,
-                    loaded_at: now,
-                    token: None,
-                    next_reason: RefreshReason::Initial,
-                    serial: 0,
-                }),
+                creds: Mutex::new(TokenCache::new(credentials, now)),
                 login_lock: tokio::sync::Mutex::new(()),
                 config,
                 http,
@@ -299,29 +257,25 @@ impl VpsieClient {
     /// whether they changed; unchanged credentials keep the token.
     pub fn set_credentials(&self, credentials: Credentials) -> bool {
         let mut c = lock(&self.inner.creds);
-        if c.credentials == credentials {
-            return false;
+        let changed = c.replace(credentials, self.inner.clock.now());
+        if changed {
+            tracing::info!(
+                fingerprint = %c.credentials().fingerprint(),
+                kind = c.credentials().kind(),
+                "VPSie credentials replaced"
+            );
         }
-        c.credentials = credentials;
-        c.loaded_at = self.inner.clock.now();
-        c.token = None;
-        c.next_reason = RefreshReason::Rotated;
-        tracing::info!(
-            fingerprint = %c.credentials.fingerprint(),
-            kind = c.credentials.kind(),
-            "VPSie credentials replaced"
-        );
-        true
+        changed
     }
 
     /// The fingerprint of the credentials in use.
     pub fn credentials_fingerprint(&self) -> String {
-        lock(&self.inner.creds).credentials.fingerprint()
+        lock(&self.inner.creds).credentials().fingerprint()
     }
 
     /// When the credentials in use were loaded.
     pub fn credentials_loaded_at(&self) -> DateTime<Utc> {
-        lock(&self.inner.creds).loaded_at
+        lock(&self.inner.creds).loaded_at()
     }
 
     /// The circuit breaker's state.
@@ -351,7 +305,7 @@ impl VpsieClient {
 
     fn context(&self, op: Operation, target: Option<&str>) -> ErrorContext {
         let keys = lock(&self.inner.creds)
-            .credentials
+            .credentials()
             .secret_keys()
             .to_string();
         ErrorContext {
@@ -552,7 +506,7 @@ impl VpsieClient {
     /// credentials (the new token is kept), an authenticated `GET /vm` of one item for a
     /// static token.
     pub async fn check_credentials(&self) -> Result<CredentialCheck, CloudError> {
-        let credentials = lock(&self.inner.creds).credentials.clone();
+        let credentials = lock(&self.inner.creds).credentials().clone();
         let token_expires = match &credentials {
             Credentials::ClientCredentials { .. } => {
                 let _single = self.inner.login_lock.lock().await;
@@ -670,7 +624,7 @@ impl VpsieClient {
 
     /// The bearer token to send, with the serial of the cached token (`None` for a static
     /// token). Logs in when there is no valid token; one login at a time.
-    async fn bearer(&self) -> Result<(SecretString, Option<u64>), CloudError> {
+    async fn bearer(&self) -> Result<Bearer, CloudError> {
         if let Some(t) = self.cached_token() {
             return Ok(t);
         }
@@ -680,7 +634,7 @@ impl VpsieClient {
         }
         let (credentials, reason) = {
             let c = lock(&self.inner.creds);
-            (c.credentials.clone(), c.next_reason)
+            (c.credentials().clone(), c.next_reason())
         };
         let token = self.login(&credentials).await?;
         self.inner.metrics.observe_token_refresh(reason);
@@ -688,47 +642,18 @@ impl VpsieClient {
         Ok(stored)
     }
 
-    fn cached_token(&self) -> Option<(SecretString, Option<u64>)> {
-        let now = self.inner.clock.now();
-        let mut c = lock(&self.inner.creds);
-        if let Credentials::StaticToken(t) = &c.credentials {
-            return Some((t.clone(), None));
-        }
-        match &c.token {
-            Some(t) if now < t.refresh_at => Some((t.token.clone(), Some(t.serial))),
-            Some(_) => {
-                c.token = None;
-                c.next_reason = RefreshReason::Expiry;
-                None
-            }
-            None => None,
-        }
+    fn cached_token(&self) -> Option<Bearer> {
+        lock(&self.inner.creds).current(self.inner.clock.now())
     }
 
     /// Caches a fresh token, unless the credentials changed meanwhile (then it is used for
     /// this call only).
-    fn store_token(&self, used: &Credentials, token: LoginToken) -> (SecretString, Option<u64>) {
-        let now = self.inner.clock.now();
-        let mut c = lock(&self.inner.creds);
-        c.serial += 1;
-        let serial = c.serial;
-        if &c.credentials == used {
-            c.token = Some(CachedToken {
-                token: token.token.clone(),
-                refresh_at: refresh_time(now, token.expires),
-                serial,
-            });
-            c.next_reason = RefreshReason::Expiry;
-        }
-        (token.token, Some(serial))
+    fn store_token(&self, used: &Credentials, token: LoginToken) -> Bearer {
+        lock(&self.inner.creds).store(used, token, self.inner.clock.now())
     }
 
     fn invalidate_token(&self, serial: u64) {
-        let mut c = lock(&self.inner.creds);
-        if c.token.as_ref().is_some_and(|t| t.serial == serial) {
-            c.token = None;
-            c.next_reason = RefreshReason::Unauthorized;
-        }
+        lock(&self.inner.creds).invalidate(serial);
     }
 
     /// `POST /auth/from/api` with retries (it is safe to repeat).
@@ -908,7 +833,7 @@ impl VpsieClient {
         token: Option<&SecretString>,
         login: Option<&Credentials>,
     ) -> CloudError {
-        let creds = lock(&self.inner.creds).credentials.clone();
+        let creds = lock(&self.inner.creds).credentials().clone();
         let mut secrets: Vec<&str> = Vec::new();
         if let Some(t) = token {
             secrets.push(t.expose());
@@ -1044,7 +969,6 @@ impl VpsieClient {
 mod tests {
     use super::*;
     use crate::clock::{Clock, ManualClock};
-    use chrono::TimeZone;
 
     fn client(creds: Credentials) -> (VpsieClient, Arc<ManualClock>) {
         let clock = ManualClock::starting_now();
@@ -1055,27 +979,6 @@ mod tests {
         let c = VpsieClient::new(config, creds, clock.clone(), CloudMetrics::unregistered())
             .expect("client");
         (c, clock)
-    }
-
-    #[test]
-    fn refresh_times() {
-        let now = Utc
-            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
-            .single()
-            .expect("valid");
-        assert_eq!(
-            refresh_time(now, Some(now + chrono::Duration::hours(1))),
-            now + chrono::Duration::minutes(55)
-        );
-        assert_eq!(refresh_time(now, None), now + chrono::Duration::minutes(55));
-        assert_eq!(
-            refresh_time(now, Some(now + chrono::Duration::minutes(4))),
-            now + chrono::Duration::minutes(2)
-        );
-        assert_eq!(
-            refresh_time(now, Some(now - chrono::Duration::minutes(4))),
-            now
-        );
     }
 
     #[test]

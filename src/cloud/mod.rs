@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod op;
 pub mod ratelimit;
 pub mod retry;
+pub mod token;
 pub mod types;
 
 pub use breaker::{BreakerConfig, BreakerSnapshot, BreakerState};
