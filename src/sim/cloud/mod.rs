@@ -379,6 +379,10 @@ impl SimCloud {
 
     /// A receiver whose value is bumped on every VM change (created, deleted, booted, failed,
     /// powered on/off).
+    ///
+    /// Do not call this handle's methods inside the closure of
+    /// [`watch::Receiver::wait_for`] or while holding a [`watch::Receiver::borrow`]: they may
+    /// signal a change, which waits for that borrow to end. Await `changed()` and then read.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.shared().changes.subscribe()
     }
