@@ -149,14 +149,31 @@ async fn lose(response: Response) -> Response {
         .unwrap_or_default();
     let half = bytes.slice(..bytes.len().div_ceil(2));
     parts.headers.remove(header::CONTENT_LENGTH);
-    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(half),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionAborted,
-            "sim cloud: response lost (injected fault)",
-        )),
-    ];
-    Response::from_parts(parts, Body::from_stream(futures::stream::iter(chunks)))
+    // Step 0 sends the first half; step 1 first lets the server flush the status line, the
+    // headers and that half to the socket (by yielding once), then fails the body, which makes
+    // the server abort the connection mid-message.
+    let stream = futures::stream::unfold(0u8, move |step| {
+        let half = half.clone();
+        async move {
+            match step {
+                0 => Some((Ok::<Bytes, std::io::Error>(half), 1)),
+                1 => {
+                    for _ in 0..4 {
+                        tokio::task::yield_now().await;
+                    }
+                    Some((
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionAborted,
+                            "sim cloud: response lost (injected fault)",
+                        )),
+                        2,
+                    ))
+                }
+                _ => None,
+            }
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
