@@ -1075,3 +1075,57 @@ async fn refuses_bad_config_and_stops_on_shutdown() {
         .await
         .is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_creates_get_unique_ids_and_addresses() {
+    let (sim, _clock) = start_manual().await;
+    let c = client();
+    let tok = token(&c, &sim).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let (c, sim, tok) = (c.clone(), sim.clone(), tok.clone());
+        tasks.spawn(async move { create(&c, &sim, &tok, &vm_body(&format!("p{i}"))).await });
+    }
+    let mut ids = std::collections::HashSet::new();
+    let mut ips = std::collections::HashSet::new();
+    while let Some(done) = tasks.join_next().await {
+        let (status, vm) = done.expect("task");
+        assert_eq!(status, StatusCode::OK, "{vm}");
+        assert!(ids.insert(vm["id"].as_u64().expect("id")));
+        assert!(ips.insert(vm["default_ip"].as_str().expect("ip").to_owned()));
+    }
+    assert_eq!(sim.vms().len(), 40);
+    assert_eq!(sim.count(Operation::CreateVM), 40);
+}
+
+#[tokio::test]
+async fn oversized_and_non_object_bodies_get_json_errors() {
+    let (sim, _clock) = start_manual().await;
+    let c = client();
+    let tok = token(&c, &sim).await;
+    let r = c
+        .post(format!("{}/vm", sim.base_url()))
+        .bearer_auth(&tok)
+        .body(vec![b' '; 3 * 1024 * 1024])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_error(&r.json().await.expect("json"), "payload_too_large", 413);
+    let (status, body) = create(&c, &sim, &tok, &json!(["not", "an", "object"])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("JSON object")),
+        "{body}"
+    );
+    let r = c
+        .post(format!("{}/vm/{FIRST_VM_ID}/action", sim.base_url()))
+        .bearer_auth(&tok)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}

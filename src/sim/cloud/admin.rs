@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::Method;
 use axum::routing::{delete, get, post};
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::faults::FaultRule;
-use super::wire::ApiError;
+use super::wire::{body_bytes, ApiError};
 use super::Shared;
 
 /// The `/admin` router.
@@ -37,8 +37,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-fn parse<T: DeserializeOwned>(body: &Bytes, what: &str) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
+fn parse<T: DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    what: &str,
+) -> Result<T, ApiError> {
+    serde_json::from_slice(&body_bytes(body)?)
         .map_err(|e| ApiError::bad_request(format!("Invalid {what} JSON body: {e}")))
 }
 
@@ -76,9 +79,9 @@ async fn list_faults(State(shared): State<Arc<Shared>>) -> Json<Value> {
 
 async fn add_fault(
     State(shared): State<Arc<Shared>>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let rule: FaultRule = parse(&body, "fault rule")?;
+    let rule: FaultRule = parse(body, "fault rule")?;
     rule.validate()
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let mut st = shared.lock();
@@ -117,9 +120,9 @@ struct NewAccount {
 
 async fn add_account(
     State(shared): State<Arc<Shared>>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let a: NewAccount = parse(&body, "account")?;
+    let a: NewAccount = parse(body, "account")?;
     if a.client_id.trim().is_empty() || a.client_secret.is_empty() {
         return Err(ApiError::bad_request(
             "fields `client_id` and `client_secret` must not be empty",
@@ -158,8 +161,11 @@ struct Boot {
     fail_next: Option<u32>,
 }
 
-async fn boot(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let b: Boot = parse(&body, "boot")?;
+async fn boot(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let b: Boot = parse(body, "boot")?;
     let d = b
         .boot_time_secs
         .map(|s| duration_of("boot_time_secs", s))
@@ -186,10 +192,10 @@ struct VmBoot {
 async fn vm_boot(
     State(shared): State<Arc<Shared>>,
     path: Result<Path<u64>, PathRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let b: VmBoot = parse(&body, "VM boot")?;
+    let b: VmBoot = parse(body, "VM boot")?;
     let d = b
         .boot_time_secs
         .map(|s| duration_of("boot_time_secs", s))
@@ -207,8 +213,11 @@ struct Quota {
     max_vms: usize,
 }
 
-async fn quota(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let q: Quota = parse(&body, "quota")?;
+async fn quota(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q: Quota = parse(body, "quota")?;
     shared.lock().max_vms = q.max_vms;
     Ok(ok(format!("quota set to {} VMs", q.max_vms)))
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Form, OriginalUri, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::{self, Next};
@@ -22,7 +22,7 @@ use super::faults::{self, FaultAction};
 use super::log::RequestRecord;
 use super::ops::Operation;
 use super::vm::parse_create;
-use super::wire::{envelope, ApiError, Page};
+use super::wire::{body_bytes, envelope, ApiError, Page};
 use super::Shared;
 
 /// The path the API is served under, like `https://api.vpsie.com/v2`.
@@ -288,8 +288,9 @@ async fn list_vms(
 async fn create_vm(
     State(shared): State<Arc<Shared>>,
     Extension(Principal(principal)): Extension<Principal>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let body = body_bytes(body)?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
             "Invalid JSON body: {e}: send a CreateVPS JSON object"
@@ -335,8 +336,9 @@ async fn delete_vm(
 async fn vm_action(
     State(shared): State<Arc<Shared>>,
     path: Result<Path<String>, PathRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let body = body_bytes(body)?;
     let id = vm_id(path)?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(

@@ -445,3 +445,35 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever the order of allocations and releases, no address is handed out twice
+        /// while in use, and every address is in one of the pools.
+        #[test]
+        fn allocator_never_hands_out_an_address_in_use(ops in proptest::collection::vec(any::<bool>(), 1..400)) {
+            let mut a = IpAllocator::default();
+            let mut live: Vec<Ipv4Addr> = Vec::new();
+            for alloc in ops {
+                if alloc || live.is_empty() {
+                    let ip = a.allocate().expect("pool is large");
+                    prop_assert!(!live.contains(&ip));
+                    let in_pool = POOLS.iter().any(|(base, len)| {
+                        let mask = u32::MAX << (32 - len);
+                        u32::from(ip) & mask == u32::from(*base)
+                    });
+                    prop_assert!(in_pool, "{} is outside the pools", ip);
+                    live.push(ip);
+                } else {
+                    let ip = live.remove(0);
+                    a.release(ip);
+                }
+            }
+        }
+    }
+}

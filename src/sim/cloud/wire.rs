@@ -73,6 +73,7 @@ pub fn class_of(status: u16) -> &'static str {
         403 => "forbidden",
         404 => "not_found",
         405 => "method_not_allowed",
+        413 => "payload_too_large",
         409 => "conflict",
         429 => "rate_limited",
         500..=599 => "server_error",
@@ -90,6 +91,19 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// The request body, or a JSON 400/413 naming why it could not be read (instead of axum's
+/// plain-text rejection).
+pub fn body_bytes(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<axum::body::Bytes, ApiError> {
+    body.map_err(|e| {
+        ApiError::new(
+            e.status().as_u16(),
+            format!("Cannot read the request body: {}", e.body_text()),
+        )
+    })
 }
 
 /// Page and page size of a list request.
