@@ -1129,3 +1129,142 @@ async fn oversized_and_non_object_bodies_get_json_errors() {
         .expect("send");
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
+
+async fn k8s(
+    c: &Client,
+    sim: &SimCloud,
+    tok: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = c
+        .request(method, format!("{}{path}", sim.base_url()))
+        .bearer_auth(tok);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.expect("send");
+    let status = r.status();
+    (status, r.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn managed_kubernetes_node_lifecycle() {
+    use reqwest::Method;
+    use vpsie_autoscaler::sim::cloud::DEFAULT_K8S_CLUSTER;
+    let (sim, clock) = start_manual().await;
+    let c = client();
+    let tok = token(&c, &sim).await;
+    let cl = DEFAULT_K8S_CLUSTER;
+
+    let (status, v) = k8s(&c, &sim, &tok, Method::GET, "/k8s/cluster/all", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (v["error"].clone(), v["code"].clone()),
+        (json!(false), json!(200))
+    );
+    assert_eq!(v["data"][0]["identifier"], json!(cl));
+
+    let (_, offers) = k8s(
+        &c,
+        &sim,
+        &tok,
+        Method::POST,
+        "/k8s/offers",
+        Some(json!({"dcIdentifier": "dc-us-east-1"})),
+    )
+    .await;
+    let medium = offers["data"]
+        .as_array()
+        .expect("offers")
+        .iter()
+        .find(|o| o["offering_id"] == json!("medium-4cpu-8gb"))
+        .expect("medium offer")
+        .clone();
+    for key in ["id", "name", "cpu", "ram", "disk", "price", "hourly_price"] {
+        assert!(!medium[key].is_null(), "offer.{key}: {medium}");
+    }
+    assert!(medium["id"].is_u64());
+
+    let (status, group) = k8s(
+        &c,
+        &sim,
+        &tok,
+        Method::POST,
+        "/k8s/cluster/add/group",
+        Some(json!({"clusterIdentifier": cl, "groupName": "workers", "KubeSizeID": medium["id"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{group}");
+    let gid = group["data"]["id"].as_u64().expect("group id");
+
+    let (status, node) = k8s(
+        &c,
+        &sim,
+        &tok,
+        Method::POST,
+        &format!("/k8s/cluster/byId/{cl}/add/slave/group/{gid}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{node}");
+    let data = &node["data"];
+    assert_eq!(data["status"], json!("creating"));
+    let identifier = data["identifier"].as_str().expect("identifier").to_owned();
+    assert!(data["hostname"]
+        .as_str()
+        .is_some_and(|h| h.starts_with("sim-cluster-workers-")));
+    let vm = &sim.vms()[0];
+    assert_eq!((vm.offering_id.as_str(), vm.cpu), ("medium-4cpu-8gb", 4));
+    assert_eq!(vm.k8s_node_group, Some((cl.to_owned(), gid)));
+
+    clock.advance(Duration::from_secs(8));
+    let (_, groups) = k8s(
+        &c,
+        &sim,
+        &tok,
+        Method::GET,
+        &format!("/k8s/node/groups/byClusterId/{cl}"),
+        None,
+    )
+    .await;
+    assert_eq!(groups["data"][0]["nodes"][0]["status"], json!("running"));
+    assert_eq!(groups["data"][0]["KubeSizeID"], medium["id"]);
+
+    let del = Some(json!({"identifier": identifier}));
+    let path = format!("/k8s/cluster/byId/{cl}/delete/slave");
+    assert_eq!(
+        k8s(&c, &sim, &tok, Method::DELETE, &path, del.clone())
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert!(sim.vms().is_empty());
+    let (status, body) = k8s(&c, &sim, &tok, Method::DELETE, &path, del).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], json!(true));
+    assert_eq!(body["code"], json!(404));
+    assert!(body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains(&identifier)));
+
+    let (status, body) = k8s(&c, &sim, &tok, Method::GET, "/k8s/cluster/byId/nope", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["message"], json!("Cluster not found: nope"));
+    let (status, body) = k8s(
+        &c,
+        &sim,
+        &tok,
+        Method::POST,
+        "/k8s/cluster/add/group",
+        Some(json!({"clusterIdentifier": cl, "groupName": "g2", "KubeSizeID": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("KubeSizeID")));
+    assert_eq!(sim.count(Operation::AddK8sNode), 1);
+    assert_eq!(sim.count(Operation::DeleteK8sNode), 2);
+}

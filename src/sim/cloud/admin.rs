@@ -64,6 +64,7 @@ async fn state(State(shared): State<Arc<Shared>>) -> Json<Value> {
         "quota": {"max_vms": st.max_vms, "live_vms": st.live_count()},
         "boot_time_secs": st.boot_time.as_secs_f64(),
         "fail_next_boots": st.fail_next_boots,
+        "k8s_node_groups": st.k8s.groups(),
         "counters": st.log.counts(),
         "total_requests": st.log.total(),
     }))

@@ -45,6 +45,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/offerings/{id}", get(get_offering))
         .route("/datacenters", get(list_datacenters))
         .route("/images", get(list_images))
+        .merge(super::k8s::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(shared.clone(), api_layer))

@@ -83,7 +83,34 @@ pub struct SimCloudConfig {
     pub fault_seed: u64,
     /// Where to listen (default 127.0.0.1:0, a free port). Must be a loopback address.
     pub bind: SocketAddr,
+    /// Managed-Kubernetes clusters served under `/k8s` (default: one, [`K8sClusterSpec::default`]).
+    pub k8s_clusters: Vec<K8sClusterSpec>,
 }
+
+/// A managed-Kubernetes cluster the sim serves under `/k8s`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct K8sClusterSpec {
+    /// The cluster's UUID (`clusterIdentifier`).
+    pub identifier: String,
+    /// Its name.
+    pub name: String,
+    /// Its datacenter id.
+    pub datacenter_id: String,
+}
+
+impl Default for K8sClusterSpec {
+    /// `sim-cluster` in `dc-us-east-1`, identifier `00000000-0000-4000-8000-000000000001`.
+    fn default() -> Self {
+        Self {
+            identifier: DEFAULT_K8S_CLUSTER.to_owned(),
+            name: "sim-cluster".to_owned(),
+            datacenter_id: "dc-us-east-1".to_owned(),
+        }
+    }
+}
+
+/// The identifier of the default managed-Kubernetes cluster.
+pub const DEFAULT_K8S_CLUSTER: &str = "00000000-0000-4000-8000-000000000001";
 
 impl Default for SimCloudConfig {
     fn default() -> Self {
@@ -97,6 +124,7 @@ impl Default for SimCloudConfig {
             max_vms: 1000,
             fault_seed: 0,
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            k8s_clusters: vec![K8sClusterSpec::default()],
         }
     }
 }
@@ -113,6 +141,7 @@ impl fmt::Debug for SimCloudConfig {
             .field("max_vms", &self.max_vms)
             .field("fault_seed", &self.fault_seed)
             .field("bind", &self.bind)
+            .field("k8s_clusters", &self.k8s_clusters)
             .finish()
     }
 }
@@ -176,6 +205,12 @@ impl SimCloudConfig {
     /// Seeds the fault RNG.
     pub fn with_fault_seed(mut self, seed: u64) -> Self {
         self.fault_seed = seed;
+        self
+    }
+
+    /// Replaces the managed-Kubernetes clusters.
+    pub fn with_k8s_clusters(mut self, clusters: Vec<K8sClusterSpec>) -> Self {
+        self.k8s_clusters = clusters;
         self
     }
 

@@ -19,6 +19,17 @@
 //! - Everything but login and health needs `Authorization: Bearer <token>`; errors are
 //!   `{"error": "<class>", "message", "code"}`. Every answer carries `X-Request-ID`.
 //!
+//! Managed Kubernetes (the original autoscaler's production path), same envelope
+//! `{"error", "code", "message", "data"}` for answers and errors: `GET /k8s/cluster/all`,
+//! `GET /k8s/cluster/byId/{cluster}`, `POST /k8s/offers` (`{"dcIdentifier"}`; offer `id` is the
+//! numeric box-size id), `GET /k8s/node/groups/byClusterId/{cluster}`,
+//! `POST /k8s/cluster/add/group` (`{"clusterIdentifier", "groupName", "KubeSizeID"}`),
+//! `POST /k8s/cluster/byId/{cluster}/add/slave/group/{groupId}` (no body; `data` is
+//! `{id, identifier, status, hostname}`), `DELETE /k8s/cluster/byId/{cluster}/delete/slave`
+//! (`{"identifier"}`; 404 when unknown). Nodes are VMs (tagged `k8s-cluster:<id>`,
+//! `k8s-group:<name>`) and share the boot lifecycle, quota and history. The default config
+//! has one cluster, [`DEFAULT_K8S_CLUSTER`] (`sim-cluster` in `dc-us-east-1`).
+//!
 //! A new VM is `creating` until the boot time has passed on the clock, then `running` (or
 //! `failed` when a boot failure was injected). Deleted VMs disappear from the API but stay in
 //! [`SimCloud::vm_history`].
@@ -44,6 +55,7 @@ pub mod catalogue;
 pub mod config;
 mod error;
 pub mod faults;
+pub mod k8s;
 pub mod log;
 pub mod ops;
 mod state;
@@ -64,7 +76,8 @@ use crate::clock::SharedClock;
 pub use api::BASE_PATH;
 pub use catalogue::{Catalogue, CatalogueError, Datacenter, Offering, OsImage};
 pub use config::{
-    Credentials, SimCloudConfig, StaticToken, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
+    Credentials, K8sClusterSpec, SimCloudConfig, StaticToken, DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET, DEFAULT_K8S_CLUSTER,
 };
 pub use error::SimCloudError;
 pub use faults::{FaultAction, FaultMatcher, FaultRule};
@@ -165,11 +178,33 @@ fn check_config(config: &SimCloudConfig) -> Result<(), SimCloudError> {
     Ok(())
 }
 
+fn check_clusters(clusters: &[K8sClusterSpec], catalogue: &Catalogue) -> Result<(), SimCloudError> {
+    let mut seen = std::collections::HashSet::new();
+    for c in clusters {
+        if c.identifier.trim().is_empty() || !seen.insert(c.identifier.as_str()) {
+            return Err(SimCloudError::InvalidConfig {
+                field: "k8s_clusters.identifier",
+                value: format!("{:?}", c.identifier),
+                fix: "give every cluster a unique, non-empty identifier",
+            });
+        }
+        if catalogue.datacenter(&c.datacenter_id).is_none() {
+            return Err(SimCloudError::InvalidConfig {
+                field: "k8s_clusters.datacenter_id",
+                value: format!("{:?}", c.datacenter_id),
+                fix: "use a datacenter id of the catalogue",
+            });
+        }
+    }
+    Ok(())
+}
+
 impl SimCloud {
     /// Validates `config`, binds its address and starts serving.
     pub async fn start(config: SimCloudConfig) -> Result<SimCloud, SimCloudError> {
         check_config(&config)?;
         let catalogue = config.catalogue.clone().validated()?;
+        check_clusters(&config.k8s_clusters, &catalogue)?;
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .map_err(|source| SimCloudError::Bind {
@@ -391,6 +426,11 @@ impl SimCloud {
     /// of real time, and on every request); useful right after moving a manual clock.
     pub fn refresh(&self) {
         self.shared().observe();
+    }
+
+    /// The managed-Kubernetes node groups created so far.
+    pub fn k8s_node_groups(&self) -> Vec<k8s::K8sNodeGroup> {
+        self.shared().lock().k8s.groups()
     }
 
     /// Stops serving and waits (at most 5 s) for the server to finish.

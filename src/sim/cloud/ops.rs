@@ -30,13 +30,27 @@ pub enum Operation {
     ListDatacenters,
     /// `GET /images`
     ListImages,
+    /// `GET /k8s/cluster/all`
+    ListK8sClusters,
+    /// `GET /k8s/cluster/byId/{cluster}`
+    GetK8sCluster,
+    /// `POST /k8s/offers`
+    ListK8sOffers,
+    /// `GET /k8s/node/groups/byClusterId/{cluster}`
+    ListK8sNodeGroups,
+    /// `POST /k8s/cluster/add/group`
+    CreateK8sNodeGroup,
+    /// `POST /k8s/cluster/byId/{cluster}/add/slave/group/{group}`
+    AddK8sNode,
+    /// `DELETE /k8s/cluster/byId/{cluster}/delete/slave`
+    DeleteK8sNode,
     /// Anything else under the base path.
     Unknown,
 }
 
 impl Operation {
     /// Every operation, in declaration order.
-    pub const ALL: [Operation; 12] = [
+    pub const ALL: [Operation; 19] = [
         Operation::Login,
         Operation::Health,
         Operation::ListVMs,
@@ -48,6 +62,13 @@ impl Operation {
         Operation::GetOffering,
         Operation::ListDatacenters,
         Operation::ListImages,
+        Operation::ListK8sClusters,
+        Operation::GetK8sCluster,
+        Operation::ListK8sOffers,
+        Operation::ListK8sNodeGroups,
+        Operation::CreateK8sNodeGroup,
+        Operation::AddK8sNode,
+        Operation::DeleteK8sNode,
         Operation::Unknown,
     ];
 
@@ -65,6 +86,13 @@ impl Operation {
             Operation::GetOffering => "GetOffering",
             Operation::ListDatacenters => "ListDatacenters",
             Operation::ListImages => "ListImages",
+            Operation::ListK8sClusters => "ListK8sClusters",
+            Operation::GetK8sCluster => "GetK8sCluster",
+            Operation::ListK8sOffers => "ListK8sOffers",
+            Operation::ListK8sNodeGroups => "ListK8sNodeGroups",
+            Operation::CreateK8sNodeGroup => "CreateK8sNodeGroup",
+            Operation::AddK8sNode => "AddK8sNode",
+            Operation::DeleteK8sNode => "DeleteK8sNode",
             Operation::Unknown => "Unknown",
         }
     }
@@ -89,6 +117,17 @@ impl Operation {
             ("GET", ["offerings", _]) => Operation::GetOffering,
             ("GET", ["datacenters"]) => Operation::ListDatacenters,
             ("GET", ["images"]) => Operation::ListImages,
+            ("GET", ["k8s", "cluster", "all"]) => Operation::ListK8sClusters,
+            ("GET", ["k8s", "cluster", "byId", _]) => Operation::GetK8sCluster,
+            ("POST", ["k8s", "offers"]) => Operation::ListK8sOffers,
+            ("GET", ["k8s", "node", "groups", "byClusterId", _]) => Operation::ListK8sNodeGroups,
+            ("POST", ["k8s", "cluster", "add", "group"]) => Operation::CreateK8sNodeGroup,
+            ("POST", ["k8s", "cluster", "byId", _, "add", "slave", "group", _]) => {
+                Operation::AddK8sNode
+            }
+            ("DELETE", ["k8s", "cluster", "byId", _, "delete", "slave"]) => {
+                Operation::DeleteK8sNode
+            }
             _ => Operation::Unknown,
         }
     }
@@ -146,6 +185,18 @@ mod tests {
             Operation::ListDatacenters
         );
         assert_eq!(Operation::classify("GET", "/images"), Operation::ListImages);
+        assert_eq!(
+            Operation::classify("GET", "/k8s/cluster/all"),
+            Operation::ListK8sClusters
+        );
+        assert_eq!(
+            Operation::classify("POST", "/k8s/cluster/byId/c/add/slave/group/3"),
+            Operation::AddK8sNode
+        );
+        assert_eq!(
+            Operation::classify("DELETE", "/k8s/cluster/byId/c/delete/slave"),
+            Operation::DeleteK8sNode
+        );
         assert_eq!(Operation::classify("PUT", "/vm"), Operation::Unknown);
         assert_eq!(Operation::classify("GET", "/nope"), Operation::Unknown);
     }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::catalogue::Catalogue;
 use super::config::SimCloudConfig;
 use super::faults::FaultRule;
+use super::k8s::K8sState;
 use super::log::RequestLog;
 use super::vm::{ipv6_for, CreateVm, IpAllocator, VmRecord, VmStatus};
 use super::wire::ApiError;
@@ -78,6 +79,7 @@ pub struct State {
     pub(crate) faults: Vec<FaultRule>,
     pub(crate) rng: StdRng,
     pub(crate) log: RequestLog,
+    pub(crate) k8s: K8sState,
 }
 
 fn add(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
@@ -119,6 +121,7 @@ impl State {
             faults: Vec::new(),
             rng: StdRng::seed_from_u64(config.fault_seed),
             log: RequestLog::default(),
+            k8s: K8sState::new(&config.k8s_clusters),
         }
     }
 
@@ -330,6 +333,7 @@ impl State {
             ssh_key_ids: req.ssh_key_ids,
             project_id: req.project_id,
             resource_identifier: req.resource_identifier,
+            k8s_node_group: None,
             user_data_bytes: req.user_data.len(),
             created_by: principal,
             created_on: now,
@@ -354,6 +358,11 @@ impl State {
     /// A live VM.
     pub fn live_vm(&self, id: u64) -> Option<&VmRecord> {
         self.vms.get(&id).filter(|v| v.deleted_at.is_none())
+    }
+
+    /// A live VM, mutably.
+    pub(crate) fn live_vm_mut_opt(&mut self, id: u64) -> Option<&mut VmRecord> {
+        self.vms.get_mut(&id).filter(|v| v.deleted_at.is_none())
     }
 
     fn live_vm_mut(&mut self, id: u64) -> Result<&mut VmRecord, ApiError> {

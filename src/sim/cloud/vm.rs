@@ -86,6 +86,9 @@ pub struct VmRecord {
     pub project_id: Option<String>,
     /// Resource identifier, if given.
     pub resource_identifier: Option<String>,
+    /// The managed-Kubernetes cluster (identifier) and node group (id) it belongs to, when it
+    /// was added through the `/k8s` endpoints.
+    pub k8s_node_group: Option<(String, u64)>,
     /// Size of the cloud-init user data in bytes.
     pub user_data_bytes: usize,
     /// The client id that created it.
