@@ -102,7 +102,7 @@ fn assert_error(body: &Value, class: &str, code: u16) {
 
 #[tokio::test]
 async fn login_good_and_bad() {
-    let (sim, _clock) = start_manual().await;
+    let (sim, clock) = start_manual().await;
     let c = client();
     assert!(sim.base_url().starts_with("http://127.0.0.1:"));
     assert!(sim.base_url().ends_with("/v2"));
@@ -120,8 +120,18 @@ async fn login_good_and_bad() {
             "{v}"
         );
         let expires = v[key]["expires"].as_str().expect("expires");
+        assert!(expires.ends_with('Z'), "{expires}");
         chrono::DateTime::parse_from_rfc3339(expires).expect("RFC3339 expiry");
     }
+    let expires = chrono::DateTime::parse_from_rfc3339(
+        v["accessToken"]["expires"].as_str().expect("expires"),
+    )
+    .expect("RFC3339");
+    let ttl = expires.with_timezone(&chrono::Utc) - vpsie_autoscaler::clock::Clock::now(&*clock);
+    assert!(
+        ttl <= chrono::Duration::hours(1) && ttl > chrono::Duration::seconds(3598),
+        "{ttl}"
+    );
 
     let r = login_as(&c, &sim, DEFAULT_CLIENT_ID, "wrong").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);

@@ -230,8 +230,8 @@ async fn login(
             "error": false,
             "code": 200,
             "message": "Login successful",
-            "accessToken": {"token": t.access, "expires": t.access_expires.to_rfc3339()},
-            "refreshToken": {"token": t.refresh, "expires": t.refresh_expires.to_rfc3339()},
+            "accessToken": {"token": t.access, "expires": super::wire::timestamp(t.access_expires)},
+            "refreshToken": {"token": t.refresh, "expires": super::wire::timestamp(t.refresh_expires)},
         }))
         .into_response(),
         None => auth_error(401, "Invalid client credentials"),
@@ -248,7 +248,7 @@ async fn health(State(shared): State<Arc<Shared>>) -> Json<Value> {
         "code": 200,
         "message": "OK",
         "status": "ok",
-        "time": shared.clock.now().to_rfc3339(),
+        "time": super::wire::timestamp(shared.clock.now()),
     }))
 }
 

@@ -280,7 +280,7 @@ fn group_wire(st: &State, g: &K8sNodeGroup, now: DateTime<Utc>) -> Value {
         "offering_id": g.offering_id,
         "nodes_count": nodes.len(),
         "nodes": nodes,
-        "created_on": g.created_on.to_rfc3339(),
+        "created_on": super::wire::timestamp(g.created_on),
     })
 }
 

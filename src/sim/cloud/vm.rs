@@ -158,8 +158,8 @@ impl VmRecord {
             "os_image_id": self.os_image_id,
             "os_name": self.os_name,
             "os_version": self.os_version,
-            "created_on": self.created_on.to_rfc3339(),
-            "last_updated": self.last_updated_at(now).to_rfc3339(),
+            "created_on": super::wire::timestamp(self.created_on),
+            "last_updated": super::wire::timestamp(self.last_updated_at(now)),
             "tags": self.tags,
             "notes": self.notes,
         })

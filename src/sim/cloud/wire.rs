@@ -93,6 +93,12 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A timestamp as the API writes it: RFC 3339 in UTC to the second, e.g.
+/// `2025-10-12T10:00:00Z` (rounded down, so an expiry is never later than the real one).
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// The request body, or a JSON 400/413 naming why it could not be read (instead of axum's
 /// plain-text rejection).
 pub fn body_bytes(
