@@ -18,8 +18,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::api::Principal;
 use super::config::K8sClusterSpec;
+use super::layer::Principal;
 use super::state::State;
 use super::vm::{CreateVm, VmRecord};
 use super::wire::{body_bytes, ApiError};

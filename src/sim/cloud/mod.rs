@@ -56,6 +56,7 @@ pub mod config;
 mod error;
 pub mod faults;
 pub mod k8s;
+mod layer;
 pub mod log;
 pub mod ops;
 mod state;
