@@ -1278,3 +1278,86 @@ async fn managed_kubernetes_node_lifecycle() {
     assert_eq!(sim.count(Operation::AddK8sNode), 1);
     assert_eq!(sim.count(Operation::DeleteK8sNode), 2);
 }
+
+#[tokio::test]
+async fn admin_endpoint_steers_boots() {
+    let (sim, clock) = start_manual().await;
+    let c = client();
+    let tok = token(&c, &sim).await;
+    let admin = sim.admin_url();
+    let r = c
+        .post(format!("{admin}/boot"))
+        .json(&json!({"boot_time_secs": 30, "fail_next": 1}))
+        .send()
+        .await
+        .expect("boot");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, doomed) = create(&c, &sim, &tok, &vm_body("doomed")).await;
+    let (_, fine) = create(&c, &sim, &tok, &vm_body("fine")).await;
+    let fine_id = fine["id"].as_u64().expect("id");
+    let r = c
+        .post(format!("{admin}/vms/{fine_id}/boot"))
+        .json(&json!({"boot_time_secs": 5}))
+        .send()
+        .await
+        .expect("vm boot");
+    assert_eq!(r.status(), StatusCode::OK);
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(
+        get(&c, &sim, &tok, &format!("/vm/{fine_id}")).await.1["status"],
+        json!("running")
+    );
+    assert_eq!(
+        get(&c, &sim, &tok, &format!("/vm/{}", doomed["id"]))
+            .await
+            .1["status"],
+        json!("creating")
+    );
+    clock.advance(Duration::from_secs(20));
+    assert_eq!(
+        get(&c, &sim, &tok, &format!("/vm/{}", doomed["id"]))
+            .await
+            .1["status"],
+        json!("failed")
+    );
+
+    let r = c
+        .post(format!("{admin}/boot"))
+        .json(&json!({"boot_time_secs": -1}))
+        .send()
+        .await
+        .expect("bad boot");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.json::<Value>().await.expect("json")["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("boot_time_secs")));
+    let r = c
+        .post(format!("{admin}/vms/77/boot"))
+        .json(&json!({"fail": true}))
+        .send()
+        .await
+        .expect("unknown vm");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = c
+        .post(format!("{admin}/quota"))
+        .json(&json!({"max": 3}))
+        .send()
+        .await
+        .expect("unknown field");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Admin calls are not API requests: they are not logged and faults do not touch them.
+    sim.add_fault(FaultRule::new(FaultAction::Status {
+        code: 500,
+        message: "x".into(),
+    }))
+    .expect("rule");
+    assert_eq!(
+        c.get(format!("{admin}/state"))
+            .send()
+            .await
+            .expect("state")
+            .status(),
+        StatusCode::OK
+    );
+    assert!(sim.requests().iter().all(|r| r.path.starts_with("/v2/")));
+}
