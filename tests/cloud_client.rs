@@ -343,6 +343,11 @@ async fn a_long_retry_after_fails_fast_and_holds_later_calls_back() {
         .is_some_and(|d| d <= Duration::from_secs(120)));
     assert_eq!(total_requests(&w), before);
     assert_eq!(w.api.errors(ErrorClass::RateLimited), 2.0);
+    assert_eq!(
+        w.api.metric("vpsie_api_rate_limited_total"),
+        Some(1.0),
+        "one 429 answer was received; the held-back call got none"
+    );
     w.clock.advance(121 * Duration::from_secs(1));
     w.ok(w.client().list_datacenters().await);
     assert_eq!(statuses(&w, SimOp::ListDatacenters), vec![429, 200]);
