@@ -17,7 +17,7 @@ use std::time::Duration;
 use common::{vm_request, Api, OddServer, World};
 use vpsie_autoscaler::clock::Clock;
 use vpsie_autoscaler::cloud::{
-    BreakerState, CloudError, Credentials, ErrorClass, Operation, RetryPolicy,
+    BreakerState, CloudError, Credentials, ErrorClass, Operation, RetryPolicy, VmPhase,
 };
 use vpsie_autoscaler::sim::cloud::{
     FaultAction, FaultRule, Operation as SimOp, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
@@ -218,6 +218,87 @@ async fn an_expired_token_gets_401_then_one_refresh_and_success() {
     assert_eq!(statuses(&w, SimOp::GetOffering), vec![401, 401]);
     assert_eq!(w.api.refreshes("unauthorized"), 2.0);
     w.finish(&[]).await;
+}
+
+#[tokio::test]
+async fn a_short_lived_token_is_refreshed_halfway() {
+    // Tokens of 10 minutes or less are refreshed at half their life, not 5 minutes before.
+    let w = World::start(|c| c.with_token_ttl(8 * MINUTE), |_| {}).await;
+    w.ok(w.client().list_vms().await);
+    w.clock.advance(4 * MINUTE - Duration::from_secs(1));
+    w.ok(w.client().list_vms().await);
+    assert_eq!(w.sim.count(SimOp::Login), 1);
+    w.clock.advance(Duration::from_secs(2));
+    w.ok(w.client().list_vms().await);
+    assert_eq!(w.sim.count(SimOp::Login), 2);
+    assert_eq!(statuses(&w, SimOp::ListVMs), vec![200, 200, 200]);
+    assert_eq!(w.api.refreshes("expiry"), 1.0);
+    w.finish(&[]).await;
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_login_and_one_refresh() {
+    let w = World::default().await;
+    let calls = (0..8).map(|_| w.client().list_vms());
+    for r in futures::future::join_all(calls).await {
+        w.ok(r);
+    }
+    assert_eq!(
+        w.sim.count(SimOp::Login),
+        1,
+        "one login for 8 concurrent calls"
+    );
+    w.sim.expire_all_tokens();
+    let calls = (0..8).map(|_| w.client().list_datacenters());
+    for r in futures::future::join_all(calls).await {
+        w.ok(r);
+    }
+    assert_eq!(
+        w.sim.count(SimOp::Login),
+        2,
+        "8 callers refused with the same token: one refresh"
+    );
+    let answers = statuses(&w, SimOp::ListDatacenters);
+    assert_eq!(
+        answers.iter().filter(|s| **s == 200).count(),
+        8,
+        "{answers:?}"
+    );
+    assert_eq!(w.api.refreshes("unauthorized"), 1.0);
+    w.finish(&[]).await;
+}
+
+#[tokio::test]
+async fn a_failing_login_is_retried_like_any_safe_call() {
+    let w = World::default().await;
+    w.sim
+        .add_fault(
+            FaultRule::new(status(503, "auth backend restarting"))
+                .on_operation(SimOp::Login)
+                .times(2),
+        )
+        .expect("valid rule");
+    w.ok(w.client().list_vms().await);
+    assert_eq!(statuses(&w, SimOp::Login), vec![503, 503, 200]);
+    assert_eq!(
+        w.api.refreshes("initial"),
+        1.0,
+        "one refresh, however many tries"
+    );
+
+    // A login that keeps failing is a server error on Login, and no call is sent.
+    let fresh = w.another_client(w.api.credentials.clone(), |_| {});
+    w.sim
+        .add_fault(FaultRule::new(status(500, "auth down")).on_operation(SimOp::Login))
+        .expect("valid rule");
+    let before = w.sim.count(SimOp::ListVMs);
+    let e = w.err(fresh.client.list_vms().await);
+    assert_eq!(e.class(), ErrorClass::ServerError);
+    assert_eq!(e.operation(), Some(Operation::Login));
+    assert_eq!(w.sim.count(SimOp::Login), 3 + 4);
+    assert_eq!(w.sim.count(SimOp::ListVMs), before);
+    assert!(!fresh.metrics().contains("vpsie_api_token_refreshes_total{"));
+    w.finish(&[&fresh]).await;
 }
 
 // ----- retries and Retry-After --------------------------------------------------------------
@@ -782,6 +863,47 @@ async fn answers_that_are_not_outages_never_trip_the_breaker() {
     w.finish(&[]).await;
 }
 
+#[tokio::test]
+async fn half_open_sends_one_probe_while_concurrent_calls_are_refused() {
+    let w = World::start(|c| c, |c| c.retry = RetryPolicy::none()).await;
+    let c = w.client();
+    w.ok(c.list_vms().await);
+    w.sim
+        .add_fault(
+            FaultRule::new(status(500, "down"))
+                .on_operation(SimOp::ListVMs)
+                .times(5),
+        )
+        .expect("valid rule");
+    for _ in 0..5 {
+        w.err(c.list_vms().await);
+    }
+    assert_eq!(c.breaker_snapshot().state, BreakerState::Open);
+    w.clock.advance(Duration::from_secs(30));
+    let sent = total_requests(&w);
+    let calls = (0..6).map(|_| c.list_vms());
+    let mut refused = 0;
+    for r in futures::future::join_all(calls).await {
+        match r {
+            Ok(v) => w.note(format!("{v:?}")),
+            Err(e) => {
+                assert_eq!(e.class(), ErrorClass::CircuitOpen, "{e}");
+                assert!(e.to_string().contains("a probe call is in flight"), "{e}");
+                w.note(format!("{e} {e:?}"));
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, 5);
+    assert_eq!(
+        total_requests(&w),
+        sent + 1,
+        "exactly one probe reached the sim"
+    );
+    assert_eq!(c.breaker_snapshot().state, BreakerState::Closed);
+    w.finish(&[]).await;
+}
+
 // ----- creating VMs safely ------------------------------------------------------------------
 
 fn with_hostname(w: &World, hostname: &str) -> usize {
@@ -895,6 +1017,60 @@ async fn a_429_on_create_is_retried_because_nothing_was_done() {
     w.finish(&[]).await;
 }
 
+#[tokio::test]
+async fn a_vm_boots_on_the_clock_and_deletes_idempotently() {
+    let w = World::start(|c| c.with_boot_time(Duration::from_secs(8)), |_| {}).await;
+    let vm = w.ok(w
+        .client()
+        .create_vm(&vm_request("life-0001", &["pool-x"]))
+        .await);
+    assert_eq!(vm.phase(), VmPhase::Provisioning);
+    assert_eq!(vm.cpu, Some(2));
+    assert_eq!(vm.datacenter_id.as_deref(), Some("dc-us-east-1"));
+    w.clock.advance(Duration::from_secs(8));
+    let booted = w.ok(w.client().get_vm(vm.id).await);
+    assert_eq!(booted.phase(), VmPhase::Running);
+    assert!(booted.default_ip.is_some());
+
+    w.ok(w.client().delete_vm(vm.id).await);
+    let e = w.err(w.client().get_vm(vm.id).await);
+    assert_eq!(e.class(), ErrorClass::NotFound);
+    w.ok(w.client().delete_vm(vm.id).await);
+    assert_eq!(statuses(&w, SimOp::DeleteVM), vec![200, 404]);
+    assert_eq!(
+        w.api.errors(ErrorClass::NotFound),
+        1.0,
+        "the second delete is no error"
+    );
+    assert!(w.ok(w.client().list_vms().await).is_empty());
+    let history = w.sim.vm_history();
+    assert_eq!(history.len(), 1);
+    assert!(history[0].deleted_at.is_some());
+    // A deleted hostname may be created again: a new VM.
+    let again = w.ok(w.client().create_vm(&vm_request("life-0001", &[])).await);
+    assert_ne!(again.id, vm.id);
+    w.finish(&[]).await;
+}
+
+#[tokio::test]
+async fn errors_carry_the_request_id_the_sim_logged() {
+    let w = World::default().await;
+    w.sim
+        .add_fault(FaultRule::new(status(403, "nope")).on_operation(SimOp::GetOffering))
+        .expect("valid rule");
+    let e = w.err(w.client().get_offering("small-2cpu-4gb").await);
+    let logged = w
+        .sim
+        .requests()
+        .into_iter()
+        .rfind(|r| r.operation == SimOp::GetOffering)
+        .expect("logged");
+    assert_eq!(e.request_id(), Some(logged.request_id.as_str()));
+    assert!(e.to_string().contains(&logged.request_id), "{e}");
+    assert_eq!(logged.faults, vec!["status_403".to_string()]);
+    w.finish(&[]).await;
+}
+
 // ----- pagination ---------------------------------------------------------------------------
 
 #[tokio::test]
@@ -914,6 +1090,12 @@ async fn list_vms_follows_every_page_and_filters_by_tag() {
         w.sim.count(SimOp::ListVMs) - before,
         3,
         "pages of 25, 25, 10"
+    );
+    assert_eq!(
+        w.api
+            .metric("vpsie_api_request_duration_seconds_count{method=\"ListVMs\"}"),
+        Some(w.sim.count(SimOp::ListVMs) as f64),
+        "one observation per page request"
     );
     assert_eq!(all.len(), 60);
     let ids: BTreeSet<i64> = all.iter().map(|v| v.id).collect();
