@@ -11,13 +11,14 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use common::{vm_request, Api, OddServer, World};
 use vpsie_autoscaler::clock::Clock;
 use vpsie_autoscaler::cloud::{
-    BreakerState, CloudError, Credentials, ErrorClass, Operation, RetryPolicy, VmPhase,
+    BreakerState, ClientConfig, CloudError, CloudMetrics, Credentials, ErrorClass, Operation,
+    RateLimitConfig, RetryPolicy, VmPhase, VpsieClient, VpsieSecret,
 };
 use vpsie_autoscaler::sim::cloud::{
     FaultAction, FaultRule, Operation as SimOp, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
@@ -1190,6 +1191,137 @@ async fn revoking_the_account_in_use_fails_after_one_refresh() {
         .expect("valid account");
     assert!(c.set_credentials(Credentials::client(DEFAULT_CLIENT_ID, "fresh-secret-0c7d")));
     w.ok(c.list_vms().await);
+    w.finish(&[]).await;
+}
+
+// ----- the operator's paths: the Secret, the admin API, the client-side bucket --------------
+
+#[tokio::test]
+async fn a_secret_naming_the_sim_builds_a_working_client() {
+    let w = World::default().await;
+    let data: BTreeMap<String, Vec<u8>> = [
+        ("clientId", DEFAULT_CLIENT_ID.to_string()),
+        // A stray newline, as `echo ... | base64` leaves it.
+        ("clientSecret", format!("{DEFAULT_CLIENT_SECRET}\n")),
+        ("url", w.sim.base_url()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_bytes()))
+    .collect();
+    let secret = VpsieSecret::from_data("kube-system/vpsie-secret", &data).expect("valid Secret");
+    w.note(format!("{secret:?}"));
+    let client = VpsieClient::from_secret(
+        secret,
+        ClientConfig::default(),
+        w.clock.clone(),
+        CloudMetrics::unregistered(),
+    )
+    .expect("client");
+    assert_eq!(client.base_url().as_str(), w.sim.base_url());
+    assert_eq!(
+        client.credentials_fingerprint(),
+        w.client().credentials_fingerprint()
+    );
+    w.ok(client.list_vms().await);
+    assert_eq!(
+        principals(&w, SimOp::Login),
+        vec![Some(DEFAULT_CLIENT_ID.to_string())]
+    );
+    w.note(format!("{client:?}"));
+    w.finish(&[]).await;
+}
+
+#[tokio::test]
+async fn health_needs_no_credentials() {
+    let w = World::default().await;
+    w.secret("wrong-secret-for-health");
+    let bad = w.another_client(Credentials::client("x", "wrong-secret-for-health"), |_| {});
+    w.ok(bad.client.health().await);
+    assert_eq!(w.sim.count(SimOp::Health), 1);
+    assert_eq!(w.sim.count(SimOp::Login), 0, "the probe logs nobody in");
+    assert_eq!(bad.requests("Health", "200"), 1.0);
+    w.finish(&[&bad]).await;
+}
+
+#[tokio::test]
+async fn faults_set_over_the_admin_api_reach_the_client() {
+    let w = World::default().await;
+    let http = reqwest::Client::new();
+    let admin = w.sim.admin_url();
+    w.ok(w.client().list_vms().await);
+    let rule = serde_json::json!({
+        "matcher": {"operation": "ListVMs"}, "count": 1,
+        "action": {"type": "status", "code": 503, "message": "admin says down"},
+    });
+    let resp = http
+        .post(format!("{admin}/faults"))
+        .json(&rule)
+        .send()
+        .await
+        .expect("admin answers");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    w.ok(w.client().list_vms().await);
+    assert_eq!(statuses(&w, SimOp::ListVMs), vec![200, 503, 200]);
+
+    let resp = http
+        .post(format!("{admin}/tokens/expire"))
+        .send()
+        .await
+        .expect("admin answers");
+    assert!(resp.status().is_success());
+    w.ok(w.client().list_vms().await);
+    assert_eq!(w.sim.count(SimOp::Login), 2);
+
+    let resp = http
+        .post(format!("{admin}/quota"))
+        .json(&serde_json::json!({"max_vms": 0}))
+        .send()
+        .await
+        .expect("admin answers");
+    assert!(resp.status().is_success());
+    let e = w.err(w.client().create_vm(&vm_request("adm-0001", &[])).await);
+    assert_eq!(e.class(), ErrorClass::QuotaExceeded);
+
+    let resp = http
+        .delete(format!("{admin}/accounts/{DEFAULT_CLIENT_ID}"))
+        .send()
+        .await
+        .expect("admin answers");
+    assert!(resp.status().is_success());
+    let e = w.err(w.client().list_vms().await);
+    assert_eq!(e.class(), ErrorClass::Unauthorized);
+    w.finish(&[]).await;
+}
+
+#[tokio::test]
+async fn the_client_side_bucket_spaces_calls_on_the_clock() {
+    let w = World::start(
+        |c| c,
+        |c| {
+            c.rate_limit = RateLimitConfig {
+                requests_per_minute: 60,
+                burst: 2,
+            }
+        },
+    )
+    .await;
+    // The login and three calls take four tokens: two are there, two are waited for (1 s and
+    // 2 s of the manual clock, no real time).
+    for _ in 0..3 {
+        w.ok(w.client().list_datacenters().await);
+    }
+    assert_eq!(w.sim.count(SimOp::ListDatacenters), 3);
+    assert_eq!(w.api.metric("vpsie_api_rate_limit_waits_total"), Some(2.0));
+    assert_eq!(
+        w.api.metric("vpsie_api_rate_limit_wait_seconds_total"),
+        Some(3.0)
+    );
+    assert_eq!(w.api.metric("vpsie_api_rate_limit_tokens"), Some(-2.0));
+    // A quiet minute refills the bucket: no more waiting.
+    w.clock.advance(MINUTE);
+    w.ok(w.client().list_datacenters().await);
+    assert_eq!(w.api.metric("vpsie_api_rate_limit_waits_total"), Some(2.0));
+    assert_eq!(w.client().rate_limit_snapshot().tokens, 1.0);
     w.finish(&[]).await;
 }
 
