@@ -572,6 +572,64 @@ async fn a_lost_reply_and_a_stopped_sim_are_network_errors() {
 }
 
 #[tokio::test]
+async fn lost_replies_of_delete_and_login_are_retried_safely() {
+    let w = World::default().await;
+    w.sim
+        .add_fault(
+            FaultRule::new(FaultAction::LoseResponse)
+                .on_operation(SimOp::Login)
+                .times(1),
+        )
+        .expect("valid rule");
+    let vm = w.ok(w.client().create_vm(&vm_request("lost-0001", &[])).await);
+    assert_eq!(
+        statuses(&w, SimOp::Login),
+        vec![200, 200],
+        "first reply lost"
+    );
+    assert_eq!(w.api.refreshes("initial"), 1.0);
+    // The delete is done but its reply lost: the retry finds the VM gone, which is success.
+    w.sim
+        .add_fault(
+            FaultRule::new(FaultAction::LoseResponse)
+                .on_operation(SimOp::DeleteVM)
+                .times(1),
+        )
+        .expect("valid rule");
+    w.ok(w.client().delete_vm(vm.id).await);
+    assert_eq!(statuses(&w, SimOp::DeleteVM), vec![200, 404]);
+    assert!(w.sim.vms().is_empty());
+    assert_eq!(w.api.errors(ErrorClass::Network), 2.0);
+    assert_eq!(w.api.errors(ErrorClass::NotFound), 0.0);
+    w.finish(&[]).await;
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out_as_a_network_error() {
+    // The sim runs on the system clock here so that its injected latency takes real time;
+    // the client gives up after its 200 ms timeout.
+    let w = World::start(
+        |c| c.with_clock(vpsie_autoscaler::clock::system()),
+        |c| {
+            c.timeout = Duration::from_millis(200);
+            c.retry = RetryPolicy::none();
+        },
+    )
+    .await;
+    w.ok(w.client().list_vms().await);
+    w.sim
+        .add_fault(
+            FaultRule::new(FaultAction::Latency { ms: 2_000 }).on_operation(SimOp::ListImages),
+        )
+        .expect("valid rule");
+    let e = w.err(w.client().list_images().await);
+    assert_eq!(e.class(), ErrorClass::Network);
+    assert!(e.to_string().contains("timeout"), "{e}");
+    assert_eq!(w.api.requests("ListImages", "error"), 1.0);
+    w.finish(&[]).await;
+}
+
+#[tokio::test]
 async fn a_closed_port_is_a_network_error() {
     let w = World::default().await;
     let port = {
