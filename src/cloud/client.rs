@@ -774,7 +774,7 @@ impl VpsieClient {
         // The breaker is asked first so that an outage refuses calls at once instead of
         // spending rate-limit tokens on them.
         if let Err(e) = self.wait_rate_limit(op).await {
-            inner.metrics.observe_error(e.class());
+            inner.metrics.observe_refusal(e.class());
             lock(&inner.breaker).record(admission, Outcome::Neutral, inner.clock.now());
             guard.armed = false;
             return Err(e);

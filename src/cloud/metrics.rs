@@ -191,6 +191,17 @@ impl CloudMetrics {
         }
     }
 
+    /// Counts a call the client refused itself before sending (a server pause still in
+    /// force): its class counts in `vpsie_api_errors_total`, but no 429 was received, so
+    /// `vpsie_api_rate_limited_total` stays as it is.
+    pub fn observe_refusal(&self, class: ErrorClass) {
+        self.errors
+            .get_or_create(&ErrorLabels {
+                error_type: class.as_str().to_string(),
+            })
+            .inc();
+    }
+
     /// Sets the breaker gauge.
     pub fn set_breaker_state(&self, state: BreakerState) {
         self.breaker_state.set(state.gauge_value());

@@ -1,3 +1,4 @@
 //! The simulated world: a VPSie cloud (and, later, a Kubernetes cluster) on loopback.
 
+pub mod apiserver;
 pub mod cloud;

@@ -1,0 +1,576 @@
+//! The HTTP face of the server: one axum fallback handler that parses Kubernetes API paths,
+//! calls the [`Store`], and answers JSON, `Table`s or a chunked watch stream.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::discovery;
+use super::error::StatusError;
+use super::patch::PatchKind;
+use super::registry::ResourceInfo;
+use super::store::{
+    DeleteOptions, DeleteOutcome, Gvr, ListOptions, ObjectList, Propagation, Store, WatchOptions,
+    WriteOptions,
+};
+use super::table::{self, IncludeObject};
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub store: Arc<Store>,
+    pub address: String,
+    pub bookmark_interval: Duration,
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+/// The router serving everything.
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+fn json_response(code: u16, v: &Value) -> Response {
+    let body = serde_json::to_vec(v).unwrap_or_default();
+    (
+        StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+fn error_response(e: &StatusError) -> Response {
+    json_response(e.code, &e.to_status())
+}
+
+fn not_found_path() -> Response {
+    error_response(&StatusError::new(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+    ))
+}
+
+async fn handle(
+    State(st): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    tracing::debug!(%method, %uri, "sim apiserver request");
+    let registry = || st.store.registry();
+    match segs.as_slice() {
+        [] => json_response(
+            200,
+            &json!({"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version"]}),
+        ),
+        ["version"] => json_response(200, &discovery::version()),
+        ["healthz" | "readyz" | "livez"] => (StatusCode::OK, "ok").into_response(),
+        ["api"] => json_response(200, &discovery::api_versions(&st.address)),
+        ["apis"] => json_response(200, &discovery::group_list(&registry())),
+        ["apis", g] => match discovery::group(&registry(), g) {
+            Some(v) => json_response(200, &v),
+            None => not_found_path(),
+        },
+        ["api", v] => match discovery::resource_list(&registry(), "", v) {
+            Some(doc) => json_response(200, &doc),
+            None => not_found_path(),
+        },
+        ["apis", g, v] => match discovery::resource_list(&registry(), g, v) {
+            Some(doc) => json_response(200, &doc),
+            None => not_found_path(),
+        },
+        ["openapi", "v3"] => json_response(200, &discovery::openapi_index(&registry())),
+        ["openapi", "v3", "api", v] => match discovery::openapi_gv(&registry(), "", v) {
+            Some(doc) => json_response(200, &doc),
+            None => not_found_path(),
+        },
+        ["openapi", "v3", "apis", g, v] => match discovery::openapi_gv(&registry(), g, v) {
+            Some(doc) => json_response(200, &doc),
+            None => not_found_path(),
+        },
+        ["api", v, rest @ ..] => resource(&st, &method, &headers, &query, body, "", v, rest).await,
+        ["apis", g, v, rest @ ..] => {
+            resource(&st, &method, &headers, &query, body, g, v, rest).await
+        }
+        _ => not_found_path(),
+    }
+}
+
+struct Target<'a> {
+    gvr: Gvr,
+    ns: Option<&'a str>,
+    name: Option<&'a str>,
+    sub: Option<&'a str>,
+}
+
+fn parse_target<'a>(
+    st: &AppState,
+    group: &str,
+    version: &str,
+    rest: &[&'a str],
+) -> Option<Target<'a>> {
+    let registry = st.store.registry();
+    if rest.first() == Some(&"namespaces") && rest.len() >= 3 {
+        if let Some(info) = registry.get(group, version, rest[2]) {
+            if info.namespaced && rest.len() <= 5 {
+                return Some(Target {
+                    gvr: Gvr::new(group, version, rest[2]),
+                    ns: Some(rest[1]),
+                    name: rest.get(3).copied(),
+                    sub: rest.get(4).copied(),
+                });
+            }
+        }
+    }
+    if rest.is_empty() || rest.len() > 3 {
+        return None;
+    }
+    Some(Target {
+        gvr: Gvr::new(group, version, rest[0]),
+        ns: None,
+        name: rest.get(1).copied(),
+        sub: rest.get(2).copied(),
+    })
+}
+
+fn write_options(q: &HashMap<String, String>) -> WriteOptions {
+    WriteOptions {
+        dry_run: q.get("dryRun").is_some_and(|d| d == "All"),
+        strict: q.get("fieldValidation").is_some_and(|v| v == "Strict"),
+        field_manager: q.get("fieldManager").cloned(),
+        force: q.get("force").is_some_and(|f| f == "true"),
+    }
+}
+
+fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, StatusError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if ct.contains("yaml") {
+        serde_yaml::from_slice(body)
+            .map_err(|e| StatusError::bad_request(format!("error decoding YAML body: {e}")))
+    } else if ct.contains("protobuf") {
+        Err(StatusError::new(
+            415,
+            "UnsupportedMediaType",
+            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct})"),
+        ))
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            StatusError::bad_request(format!(
+                "the body of the request is not valid JSON: {e}: send a JSON object"
+            ))
+        })
+    }
+}
+
+fn wants_table(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=Table"))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn resource(
+    st: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    body: Bytes,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+) -> Response {
+    let Some(t) = parse_target(st, group, version, rest) else {
+        return not_found_path();
+    };
+    match serve(st, method, headers, q, body, &t).await {
+        Ok(r) => r,
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn serve(
+    st: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    body: Bytes,
+    t: &Target<'_>,
+) -> Result<Response, StatusError> {
+    let store = &st.store;
+    let info = store.resolve(&t.gvr)?;
+    if info.namespaced && t.ns.is_none() && t.name.is_some() {
+        return Err(StatusError::not_found(
+            &info.qualified(),
+            (&info.plural, &info.group),
+            t.name.unwrap_or(""),
+        ));
+    }
+    let sub = match t.sub {
+        None => None,
+        Some("status") if info.has_status => Some("status"),
+        Some(s) if info.extra_subresources.iter().any(|x| x == s) => Some(s),
+        Some(_) => {
+            return Err(StatusError::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ))
+        }
+    };
+    let table = wants_table(headers);
+    match (method.as_str(), t.name) {
+        ("GET", None) => {
+            if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
+                return watch_response(st, &info, t, q, table);
+            }
+            let list = store.list(&t.gvr, t.ns, &list_options(q)?)?;
+            Ok(list_response(store, &info, list, q, table))
+        }
+        ("GET", Some(name)) => {
+            let obj = store.get(&t.gvr, t.ns, name)?;
+            if table {
+                let now = store.clock().now();
+                let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
+                let tbl = table::table(
+                    &info,
+                    std::iter::once(&*obj),
+                    now,
+                    include,
+                    json!({"resourceVersion": obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""))}),
+                    true,
+                );
+                return Ok(json_response(200, &tbl));
+            }
+            Ok(json_response(200, &obj))
+        }
+        ("POST", None) => {
+            let obj = parse_body(headers, &body)?;
+            let created = store.create(&t.gvr, t.ns, obj, &write_options(q))?;
+            Ok(json_response(201, &created))
+        }
+        ("POST", Some(name)) => match sub {
+            Some("binding") => {
+                let b = parse_body(headers, &body)?;
+                let node = b
+                    .pointer("/target/name")
+                    .and_then(Value::as_str)
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| {
+                        StatusError::invalid(
+                            "Binding",
+                            "",
+                            name,
+                            vec![super::error::FieldCause::required("target.name")],
+                        )
+                    })?;
+                store.bind_pod(t.ns.unwrap_or("default"), name, node, &write_options(q))?;
+                Ok(json_response(
+                    201,
+                    &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+                ))
+            }
+            Some("eviction") => {
+                let b = parse_body(headers, &body)?;
+                let mut opts = delete_options(q, b.get("deleteOptions"))?;
+                if b.pointer("/deleteOptions/dryRun").is_some() {
+                    opts.dry_run = true;
+                }
+                store.evict_pod(t.ns.unwrap_or("default"), name, &opts)?;
+                Ok(json_response(
+                    201,
+                    &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+                ))
+            }
+            _ => Err(StatusError::method_not_allowed(format!(
+                "the server does not allow this method on the requested resource: POST {}/{name}",
+                info.plural
+            ))),
+        },
+        ("PUT", Some(name)) => {
+            let obj = parse_body(headers, &body)?;
+            let updated = store.update(&t.gvr, t.ns, name, obj, sub, &write_options(q))?;
+            Ok(json_response(200, &updated))
+        }
+        ("PATCH", Some(name)) => {
+            let ct = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let kind = PatchKind::from_content_type(ct)?;
+            let existed = kind == PatchKind::Apply && store.get(&t.gvr, t.ns, name).is_ok();
+            let patched = store.patch(&t.gvr, t.ns, name, kind, &body, sub, &write_options(q))?;
+            let code = if kind == PatchKind::Apply && !existed {
+                201
+            } else {
+                200
+            };
+            Ok(json_response(code, &patched))
+        }
+        ("DELETE", Some(name)) => {
+            let b: Option<Value> = if body.is_empty() {
+                None
+            } else {
+                Some(parse_body(headers, &body)?)
+            };
+            let opts = delete_options(q, b.as_ref())?;
+            match store.delete(&t.gvr, t.ns, name, &opts)? {
+                DeleteOutcome::Pending(o) => Ok(json_response(200, &o)),
+                DeleteOutcome::Deleted(o) => {
+                    let uid = o.pointer("/metadata/uid").cloned().unwrap_or(json!(""));
+                    Ok(json_response(
+                        200,
+                        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                            "details": {"name": name, "group": info.group, "kind": info.plural, "uid": uid}}),
+                    ))
+                }
+            }
+        }
+        ("DELETE", None) => {
+            let b: Option<Value> = if body.is_empty() {
+                None
+            } else {
+                Some(parse_body(headers, &body)?)
+            };
+            let opts = delete_options(q, b.as_ref())?;
+            let deleted = store.delete_collection(&t.gvr, t.ns, &list_options(q)?, &opts)?;
+            let items: Vec<Value> = deleted.iter().map(|o| (**o).clone()).collect();
+            Ok(json_response(
+                200,
+                &json!({"kind": info.list_kind, "apiVersion": info.api_version(), "metadata": {"resourceVersion": store.current_rv().to_string()}, "items": items}),
+            ))
+        }
+        (m, _) => Err(StatusError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({m})"
+        ))),
+    }
+}
+
+fn list_options(q: &HashMap<String, String>) -> Result<ListOptions, StatusError> {
+    let limit = match q.get("limit").filter(|l| !l.is_empty()) {
+        Some(l) => Some(l.parse::<usize>().map_err(|_| {
+            StatusError::bad_request(format!(
+                "limit: Invalid value: {l:?}: must be a non-negative integer"
+            ))
+        })?),
+        None => None,
+    };
+    Ok(ListOptions {
+        label_selector: q.get("labelSelector").cloned(),
+        field_selector: q.get("fieldSelector").cloned(),
+        limit,
+        continue_token: q.get("continue").cloned(),
+    })
+}
+
+fn delete_options(
+    q: &HashMap<String, String>,
+    body: Option<&Value>,
+) -> Result<DeleteOptions, StatusError> {
+    let policy = body
+        .and_then(|b| b.get("propagationPolicy"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| q.get("propagationPolicy").cloned());
+    let propagation = match policy.as_deref() {
+        None | Some("Background") => Propagation::Background,
+        Some("Foreground") => Propagation::Foreground,
+        Some("Orphan") => Propagation::Orphan,
+        Some(other) => {
+            return Err(StatusError::bad_request(format!(
+                "propagationPolicy: Unsupported value: {other:?}: supported values: \"Background\", \"Foreground\", \"Orphan\""
+            )))
+        }
+    };
+    let body_dry = body
+        .and_then(|b| b.get("dryRun"))
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|d| d == "All"));
+    let orphan = body
+        .and_then(|b| b.get("orphanDependents"))
+        .and_then(Value::as_bool)
+        == Some(true);
+    Ok(DeleteOptions {
+        dry_run: body_dry || q.get("dryRun").is_some_and(|d| d == "All"),
+        propagation: if orphan {
+            Propagation::Orphan
+        } else {
+            propagation
+        },
+        precondition_rv: body
+            .and_then(|b| b.pointer("/preconditions/resourceVersion"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        precondition_uid: body
+            .and_then(|b| b.pointer("/preconditions/uid"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+fn list_response(
+    store: &Store,
+    info: &ResourceInfo,
+    list: ObjectList,
+    q: &HashMap<String, String>,
+    table: bool,
+) -> Response {
+    let mut meta = json!({"resourceVersion": list.resource_version});
+    if let Some(c) = &list.continue_token {
+        meta["continue"] = json!(c);
+    }
+    if let Some(r) = list.remaining {
+        meta["remainingItemCount"] = json!(r);
+    }
+    if table {
+        let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
+        let now = store.clock().now();
+        let t = table::table(
+            info,
+            list.items.iter().map(|a| &**a),
+            now,
+            include,
+            meta,
+            true,
+        );
+        return json_response(200, &t);
+    }
+    // Serialize item by item: no copy of the objects.
+    let mut out = Vec::with_capacity(256 + list.items.len() * 1024);
+    out.extend_from_slice(b"{\"kind\":");
+    let _ = serde_json::to_writer(&mut out, &info.list_kind);
+    out.extend_from_slice(b",\"apiVersion\":");
+    let _ = serde_json::to_writer(&mut out, &info.api_version());
+    out.extend_from_slice(b",\"metadata\":");
+    let _ = serde_json::to_writer(&mut out, &meta);
+    out.extend_from_slice(b",\"items\":[");
+    for (i, item) in list.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut out, &**item);
+    }
+    out.extend_from_slice(b"]}");
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        out,
+    )
+        .into_response()
+}
+
+fn watch_response(
+    st: &AppState,
+    info: &Arc<ResourceInfo>,
+    t: &Target<'_>,
+    q: &HashMap<String, String>,
+    table: bool,
+) -> Result<Response, StatusError> {
+    let opts = WatchOptions {
+        resource_version: q.get("resourceVersion").cloned(),
+        label_selector: q.get("labelSelector").cloned(),
+        field_selector: q.get("fieldSelector").cloned(),
+    };
+    let bookmarks = q.get("allowWatchBookmarks").is_some_and(|b| b == "true");
+    let timeout = match q.get("timeoutSeconds").filter(|s| !s.is_empty()) {
+        Some(s) => Duration::from_secs(s.parse::<u64>().map_err(|_| {
+            StatusError::bad_request(format!(
+                "timeoutSeconds: Invalid value: {s:?}: must be a whole number of seconds"
+            ))
+        })?),
+        None => Duration::from_secs(1800),
+    };
+    let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let store = st.store.clone();
+    let info = info.clone();
+    let mut shutdown = st.shutdown.clone();
+    let interval = st.bookmark_interval;
+    let watch = store.watch(&t.gvr, t.ns, &opts);
+    tokio::spawn(async move {
+        let line = |v: &Value| {
+            let mut b = serde_json::to_vec(v).unwrap_or_default();
+            b.push(b'\n');
+            Bytes::from(b)
+        };
+        let mut watch = match watch {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = tx
+                    .send(line(&json!({"type": "ERROR", "object": e.to_status()})))
+                    .await;
+                return;
+            }
+        };
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let mut ticker = tokio::time::interval(interval);
+        ticker.tick().await;
+        let mut first = true;
+        loop {
+            tokio::select! {
+                _ = &mut deadline => break,
+                _ = shutdown.changed() => break,
+                _ = tx.closed() => break,
+                _ = ticker.tick(), if bookmarks => {
+                    let rv = store.current_rv();
+                    if watch.idle() {
+                        let kind = info.kind.clone();
+                        let bm = json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": info.api_version(),
+                            "metadata": {"resourceVersion": rv.to_string(), "annotations": {"k8s.io/initial-events-end": "true"}}}});
+                        if tx.send(line(&bm)).await.is_err() { break; }
+                    }
+                }
+                ev = watch.next() => {
+                    match ev {
+                        None => break,
+                        Some(Err(e)) => {
+                            let _ = tx.send(line(&json!({"type": "ERROR", "object": e.to_status()}))).await;
+                            break;
+                        }
+                        Some(Ok((kind, obj))) => {
+                            let object = if table {
+                                let rvv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
+                                let t = table::table(&info, std::iter::once(&*obj), store.clock().now(), include,
+                                    json!({"resourceVersion": rvv}), first);
+                                first = false;
+                                t
+                            } else {
+                                (*obj).clone()
+                            };
+                            if tx.send(line(&json!({"type": kind.as_str(), "object": object}))).await.is_err() { break; }
+                        }
+                    }
+                }
+            }
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<Bytes, Infallible>(b), rx))
+    });
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache, private"),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

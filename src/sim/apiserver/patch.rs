@@ -1,0 +1,318 @@
+//! Patch kinds the server accepts and how each one is applied (pure functions).
+//!
+//! - `application/merge-patch+json`: RFC 7386.
+//! - `application/json-patch+json`: RFC 6902, `test` included (the `json-patch` crate).
+//! - `application/strategic-merge-patch+json`: maps merge, known lists merge by their key
+//!   (`containers` by `name`, `conditions` by `type`...), `$patch: delete|replace`,
+//!   `$deleteFromPrimitiveList/<field>`; other lists are replaced. Refused for custom resources.
+//! - `application/apply-patch+yaml`: server-side apply, simplified: the applied configuration is
+//!   merged into the live object (maps recursively, keyed lists by key, other lists replaced), so
+//!   applying the same configuration twice changes nothing.
+
+use serde_json::{Map, Value};
+
+use super::error::StatusError;
+
+/// The kind of a PATCH request, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchKind {
+    /// RFC 7386 JSON merge patch.
+    Merge,
+    /// RFC 6902 JSON patch.
+    Json,
+    /// Kubernetes strategic merge patch.
+    Strategic,
+    /// Server-side apply.
+    Apply,
+}
+
+impl PatchKind {
+    /// From a `Content-Type` header; `415` for anything else.
+    pub fn from_content_type(ct: &str) -> Result<Self, StatusError> {
+        let base = ct.split(';').next().unwrap_or("").trim();
+        match base {
+            "application/merge-patch+json" => Ok(Self::Merge),
+            "application/json-patch+json" => Ok(Self::Json),
+            "application/strategic-merge-patch+json" => Ok(Self::Strategic),
+            "application/apply-patch+yaml" | "application/apply-patch+json" => Ok(Self::Apply),
+            _ => Err(StatusError::unsupported_media_type(ct)),
+        }
+    }
+}
+
+/// Applies a patch body of `kind` to `target` (a copy of the live object, or `{}` for an
+/// apply that creates).
+pub fn apply_patch(kind: PatchKind, target: &mut Value, body: &[u8]) -> Result<(), StatusError> {
+    match kind {
+        PatchKind::Merge => {
+            let patch: Value = parse_json(body)?;
+            json_patch::merge(target, &patch);
+            Ok(())
+        }
+        PatchKind::Json => {
+            let patch: json_patch::Patch = serde_json::from_slice(body).map_err(|e| {
+                StatusError::bad_request(format!(
+                    "the JSON patch is not valid: {e}: send an array of RFC 6902 operations"
+                ))
+            })?;
+            json_patch::patch(target, &patch).map_err(|e| {
+                StatusError::new(
+                    422,
+                    "Invalid",
+                    format!("the server rejected our request due to an error in our request: {e}"),
+                )
+            })
+        }
+        PatchKind::Strategic => {
+            let patch: Value = parse_json(body)?;
+            strategic_merge(target, &patch);
+            Ok(())
+        }
+        PatchKind::Apply => {
+            let patch = parse_apply(body)?;
+            apply_merge(target, &patch);
+            Ok(())
+        }
+    }
+}
+
+/// Parses a server-side apply body (YAML or JSON).
+pub fn parse_apply(body: &[u8]) -> Result<Value, StatusError> {
+    let v: Value = serde_yaml::from_slice(body).map_err(|e| {
+        StatusError::bad_request(format!(
+            "error decoding YAML: {e}: the apply configuration must be one YAML or JSON object"
+        ))
+    })?;
+    if !v.is_object() {
+        return Err(StatusError::bad_request(
+            "the apply configuration must be an object with apiVersion, kind and metadata.name",
+        ));
+    }
+    Ok(v)
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, StatusError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        StatusError::bad_request(format!(
+            "error decoding patch: {e}: the patch must be a JSON object"
+        ))
+    })?;
+    if !v.is_object() {
+        return Err(StatusError::bad_request(
+            "the patch must be a JSON object for merge and strategic merge patches",
+        ));
+    }
+    Ok(v)
+}
+
+/// The merge key of a list field in builtin types, when it has one.
+fn merge_key(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "env"
+        | "imagePullSecrets"
+        | "resourceClaims" => "name",
+        "ports" => "containerPort",
+        "volumeMounts" | "volumeDevices" => "mountPath",
+        "conditions" => "type",
+        "ownerReferences" => "uid",
+        "hostAliases" => "ip",
+        "topologySpreadConstraints" => "topologyKey",
+        _ => return None,
+    })
+}
+
+/// Lists of scalars merged as sets.
+fn is_set_list(field: &str) -> bool {
+    matches!(field, "finalizers")
+}
+
+/// RFC-compatible strategic merge of `patch` into `target`.
+pub fn strategic_merge(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if p.get("$patch").and_then(Value::as_str) == Some("replace") {
+        let mut clean = p.clone();
+        clean.remove("$patch");
+        *target = Value::Object(clean);
+        return;
+    }
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let Some(t) = target.as_object_mut() else {
+        return;
+    };
+    for (k, v) in p {
+        if let Some(field) = k.strip_prefix("$deleteFromPrimitiveList/") {
+            if let (Some(Value::Array(list)), Value::Array(remove)) = (t.get_mut(field), v) {
+                list.retain(|x| !remove.contains(x));
+            }
+            continue;
+        }
+        if k.starts_with('$') {
+            continue;
+        }
+        match v {
+            Value::Null => {
+                t.remove(k);
+            }
+            Value::Object(_) => {
+                let entry = t.entry(k.clone()).or_insert(Value::Null);
+                strategic_merge(entry, v);
+            }
+            Value::Array(items) => {
+                if let Some(key) = merge_key(k) {
+                    let entry = t.entry(k.clone()).or_insert(Value::Array(Vec::new()));
+                    merge_keyed_list(entry, items, key, true);
+                } else if is_set_list(k) {
+                    let entry = t.entry(k.clone()).or_insert(Value::Array(Vec::new()));
+                    if let Value::Array(list) = entry {
+                        for item in items {
+                            if !list.contains(item) {
+                                list.push(item.clone());
+                            }
+                        }
+                    }
+                } else {
+                    t.insert(k.clone(), v.clone());
+                }
+            }
+            _ => {
+                t.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn merge_keyed_list(target: &mut Value, items: &[Value], key: &str, strategic: bool) {
+    if !target.is_array() {
+        *target = Value::Array(Vec::new());
+    }
+    let Some(list) = target.as_array_mut() else {
+        return;
+    };
+    for item in items {
+        let Some(kv) = item.get(key).cloned() else {
+            list.push(item.clone());
+            continue;
+        };
+        let pos = list.iter().position(|x| x.get(key) == Some(&kv));
+        let delete = strategic && item.get("$patch").and_then(Value::as_str) == Some("delete");
+        match (pos, delete) {
+            (Some(i), true) => {
+                list.remove(i);
+            }
+            (None, true) => {}
+            (Some(i), false) => {
+                if strategic {
+                    strategic_merge(&mut list[i], item);
+                } else {
+                    apply_merge(&mut list[i], item);
+                }
+            }
+            (None, false) => {
+                let mut clean = item.clone();
+                if let Some(o) = clean.as_object_mut() {
+                    o.retain(|k, _| !k.starts_with('$'));
+                }
+                list.push(clean);
+            }
+        }
+    }
+}
+
+/// Simplified server-side apply merge: maps merge recursively, keyed lists merge by key, other
+/// lists and scalars are replaced by the applied value.
+pub fn apply_merge(target: &mut Value, applied: &Value) {
+    let Value::Object(a) = applied else {
+        *target = applied.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let Some(t) = target.as_object_mut() else {
+        return;
+    };
+    for (k, v) in a {
+        match v {
+            Value::Object(_) => {
+                let entry = t.entry(k.clone()).or_insert(Value::Null);
+                apply_merge(entry, v);
+            }
+            Value::Array(items) => match merge_key(k) {
+                Some(key) => {
+                    let entry = t.entry(k.clone()).or_insert(Value::Array(Vec::new()));
+                    merge_keyed_list(entry, items, key, false);
+                }
+                None => {
+                    t.insert(k.clone(), v.clone());
+                }
+            },
+            _ => {
+                t.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strategic_merge_merges_containers_by_name_and_deletes() {
+        let mut pod = json!({"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]},
+            "metadata": {"finalizers": ["f1"]}});
+        let patch = json!({"spec": {"containers": [{"name": "a", "image": "z"}, {"name": "b", "$patch": "delete"}]},
+            "metadata": {"finalizers": ["f2"], "labels": {"l": "v"}}});
+        strategic_merge(&mut pod, &patch);
+        assert_eq!(
+            pod["spec"]["containers"],
+            json!([{"name": "a", "image": "z"}])
+        );
+        assert_eq!(pod["metadata"]["finalizers"], json!(["f1", "f2"]));
+        assert_eq!(pod["metadata"]["labels"]["l"], "v");
+    }
+
+    #[test]
+    fn apply_merge_is_idempotent() {
+        let applied =
+            json!({"spec": {"minNodes": 1, "tags": ["a"]}, "metadata": {"labels": {"x": "1"}}});
+        let mut live = json!({"spec": {"minNodes": 0, "maxNodes": 3}, "metadata": {"uid": "u"}});
+        apply_merge(&mut live, &applied);
+        let once = live.clone();
+        apply_merge(&mut live, &applied);
+        assert_eq!(live, once);
+        assert_eq!(live["spec"]["maxNodes"], 3);
+        assert_eq!(live["spec"]["minNodes"], 1);
+    }
+
+    #[test]
+    fn json_patch_test_op_failure_is_reported() {
+        let mut v = json!({"metadata": {"finalizers": ["a"]}});
+        let body = br#"[{"op":"test","path":"/metadata/finalizers/0","value":"b"},{"op":"remove","path":"/metadata/finalizers/0"}]"#;
+        let err = apply_patch(PatchKind::Json, &mut v, body).unwrap_err();
+        assert_eq!(err.code, 422);
+        assert_eq!(v["metadata"]["finalizers"], json!(["a"]));
+    }
+
+    #[test]
+    fn unknown_content_type_is_415() {
+        assert_eq!(
+            PatchKind::from_content_type("text/plain").unwrap_err().code,
+            415
+        );
+        assert_eq!(
+            PatchKind::from_content_type("application/merge-patch+json; charset=utf-8").unwrap(),
+            PatchKind::Merge
+        );
+    }
+}
