@@ -35,7 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('crds', 'crds', [CompletionResultType]::ParameterValue, 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory')
-            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Start the simulated VPSie cloud on loopback (the embedded demo)')
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Start the simulated world on loopback: a VPSie cloud and a Kubernetes cluster (the demo)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version of this binary')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script, or write all of them to a directory')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page, or write one page per subcommand to a directory')
@@ -58,7 +58,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             break
         }
         'kubectl-vpsie;sim' {
-            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Run for this long, then stop (e.g. 30s, 5m, 1h). Default: until Ctrl-C')
+            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Run for this long (wall-clock time), then stop (e.g. 30s, 5m, 1h). Default: until Ctrl-C')
+            [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'How many times faster than real time the simulated world runs')
+            [CompletionResult]::new('--api-port', '--api-port', [CompletionResultType]::ParameterName, 'Port of the simulated Kubernetes API server on 127.0.0.1 (0 picks a free one)')
             [CompletionResult]::new('--cloud-port', '--cloud-port', [CompletionResultType]::ParameterName, 'Port of the simulated VPSie API on 127.0.0.1 (0 picks a free one)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file to use')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The name of the kubeconfig context to use')
@@ -119,7 +121,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
         }
         'kubectl-vpsie;help' {
             [CompletionResult]::new('crds', 'crds', [CompletionResultType]::ParameterValue, 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory')
-            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Start the simulated VPSie cloud on loopback (the embedded demo)')
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Start the simulated world on loopback: a VPSie cloud and a Kubernetes cluster (the demo)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version of this binary')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script, or write all of them to a directory')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page, or write one page per subcommand to a directory')

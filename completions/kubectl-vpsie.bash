@@ -321,13 +321,21 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__sim)
-            opts="-n -o -v -h --for --cloud-port --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -o -v -h --for --speed --api-port --cloud-port --kubeconfig --context --namespace --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

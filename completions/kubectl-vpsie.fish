@@ -36,7 +36,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s v -l verbos
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s V -l version -d 'Print version'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "sim" -d 'Start the simulated VPSie cloud on loopback (the embedded demo)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "sim" -d 'Start the simulated world on loopback: a VPSie cloud and a Kubernetes cluster (the demo)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "version" -d 'Print the version of this binary'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
@@ -52,7 +52,9 @@ yaml\t'YAML, stable field names'"
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l for -d 'Run for this long, then stop (e.g. 30s, 5m, 1h). Default: until Ctrl-C' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l for -d 'Run for this long (wall-clock time), then stop (e.g. 30s, 5m, 1h). Default: until Ctrl-C' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l speed -d 'How many times faster than real time the simulated world runs' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l api-port -d 'Port of the simulated Kubernetes API server on 127.0.0.1 (0 picks a free one)' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l cloud-port -d 'Port of the simulated VPSie API on 127.0.0.1 (0 picks a free one)' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l context -d 'The name of the kubeconfig context to use' -r
@@ -97,7 +99,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -l no-c
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "sim" -d 'Start the simulated VPSie cloud on loopback (the embedded demo)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "sim" -d 'Start the simulated world on loopback: a VPSie cloud and a Kubernetes cluster (the demo)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "version" -d 'Print the version of this binary'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'

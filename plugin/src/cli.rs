@@ -76,7 +76,7 @@ pub enum OutputFormat {
 pub enum Command {
     /// Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory.
     Crds(CrdsArgs),
-    /// Start the simulated VPSie cloud on loopback (the embedded demo).
+    /// Start the simulated world on loopback: a VPSie cloud and a Kubernetes cluster (the demo).
     Sim(SimArgs),
     /// Print the version of this binary.
     Version,
@@ -97,13 +97,31 @@ pub struct CrdsArgs {
 /// Arguments of `sim`.
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// Run for this long, then stop (e.g. 30s, 5m, 1h). Default: until Ctrl-C.
+    /// Run for this long (wall-clock time), then stop (e.g. 30s, 5m, 1h). Default: until Ctrl-C.
     #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
     pub run_for: Option<Duration>,
+
+    /// How many times faster than real time the simulated world runs.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+
+    /// Port of the simulated Kubernetes API server on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub api_port: u16,
 
     /// Port of the simulated VPSie API on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub cloud_port: u16,
+}
+
+/// Parses a speed factor: a positive number up to 1000.
+pub fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 1000.0 => Ok(v),
+        _ => Err(format!(
+            "invalid speed {text:?}: expected a number above 0 and at most 1000 (e.g. 1, 10, 0.5)"
+        )),
+    }
 }
 
 /// Arguments of `completions`.

@@ -54,8 +54,6 @@ async fn run(cli: Cli) -> Result<(), PluginError> {
         }
         Command::Man(args) => commands::generate::man(args.dir.as_deref()),
         Command::Crds(args) => commands::crds::run(args.write.as_deref()),
-        Command::Sim(_) => Err(PluginError::Sim(
-            "this command arrives with the simulated cloud".into(),
-        )),
+        Command::Sim(args) => commands::sim::run(&args, cli.global.kubeconfig.clone()).await,
     }
 }

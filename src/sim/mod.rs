@@ -2,3 +2,5 @@
 
 pub mod apiserver;
 pub mod cloud;
+pub mod cluster;
+pub mod world;

@@ -1,0 +1,438 @@
+//! Workload controllers: Deployment -> ReplicaSet -> pods, DaemonSet -> a pod per node, and
+//! the pod garbage collector.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::{json, Value};
+
+use super::world::{controller_of, gvr_deploy, gvr_ds, gvr_pods, gvr_rs, meta_str, ObjKey, World};
+use crate::scaling::fit::{compatible, NodeFacts, PodRequirements, TolerationFact};
+use crate::sim::apiserver::{DeleteOptions, PatchKind, WriteOptions};
+
+/// A stable short hash (FNV-1a) of a pod template, as `pod-template-hash`.
+fn template_hash(template: &Value) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in template.to_string().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{:x}", h & 0xff_ffff_ffff)
+}
+
+fn owner_ref(kind: &str, obj: &Value) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "name": meta_str(obj, "name").unwrap_or(""),
+        "uid": meta_str(obj, "uid").unwrap_or(""),
+        "controller": true,
+        "blockOwnerDeletion": true,
+    })
+}
+
+fn replicas(obj: &Value) -> i64 {
+    obj.pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
+        .max(0)
+}
+
+fn patch_status(w: &World, gvr: &crate::sim::apiserver::Gvr, key: &ObjKey, status: Value) {
+    let body = json!({ "status": status }).to_string();
+    if let Err(e) = w.store.patch(
+        gvr,
+        Some(&key.0),
+        &key.1,
+        PatchKind::Merge,
+        body.as_bytes(),
+        Some("status"),
+        &WriteOptions::default(),
+    ) {
+        if e.code != 404 {
+            tracing::warn!(object = %format!("{}/{}", key.0, key.1), error = %e.message, "simulated controller cannot write status");
+        }
+    }
+}
+
+/// One pass of every controller.
+pub(crate) fn pass(w: &mut World, now: DateTime<Utc>) {
+    deployments(w, now);
+    replicasets(w);
+    daemonsets(w);
+    pod_gc(w);
+}
+
+fn deployments(w: &mut World, _now: DateTime<Utc>) {
+    let deployments: Vec<(ObjKey, std::sync::Arc<Value>)> = w
+        .deployments
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, d) in deployments {
+        if d.pointer("/metadata/deletionTimestamp").is_some() {
+            continue;
+        }
+        let uid = meta_str(&d, "uid").unwrap_or("").to_string();
+        let template = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
+        let hash = template_hash(&template);
+        let rs_name = format!("{}-{hash}", key.1);
+        let want = replicas(&d);
+        let owned: Vec<(ObjKey, std::sync::Arc<Value>)> = w
+            .replicasets
+            .iter()
+            .filter(|(_, rs)| controller_of(rs).is_some_and(|(k, u)| k == "Deployment" && u == uid))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut current = None;
+        for (rs_key, rs) in &owned {
+            if rs_key.1 == rs_name {
+                current = Some(rs.clone());
+            } else {
+                // an old template: gone (recreate strategy)
+                let _ = w.store.delete(
+                    &gvr_rs(),
+                    Some(&rs_key.0),
+                    &rs_key.1,
+                    &DeleteOptions::default(),
+                );
+            }
+        }
+        match current {
+            None => {
+                let mut tpl = template.clone();
+                tpl["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+                let mut selector = d.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+                selector["matchLabels"]["pod-template-hash"] = json!(hash);
+                let rs = json!({
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "metadata": {
+                        "name": rs_name,
+                        "namespace": key.0,
+                        "labels": tpl["metadata"]["labels"].clone(),
+                        "ownerReferences": [owner_ref("Deployment", &d)],
+                    },
+                    "spec": {"replicas": want, "selector": selector, "template": tpl},
+                });
+                match w
+                    .store
+                    .create(&gvr_rs(), Some(&key.0), rs, &WriteOptions::default())
+                {
+                    Ok(o) => {
+                        w.replicasets.insert((key.0.clone(), rs_name.clone()), o);
+                    }
+                    Err(e) if e.code == 409 => {}
+                    Err(e) => {
+                        tracing::warn!(deployment = %key.1, error = %e.message, "simulated controller cannot create ReplicaSet")
+                    }
+                }
+            }
+            Some(rs) if replicas(&rs) != want => {
+                let body = json!({"spec": {"replicas": want}}).to_string();
+                let _ = w.store.patch(
+                    &gvr_rs(),
+                    Some(&key.0),
+                    &rs_name,
+                    PatchKind::Merge,
+                    body.as_bytes(),
+                    None,
+                    &WriteOptions::default(),
+                );
+            }
+            Some(_) => {}
+        }
+        let ready = w
+            .replicasets
+            .get(&(key.0.clone(), rs_name.clone()))
+            .and_then(|rs| rs.pointer("/status/readyReplicas").and_then(Value::as_i64))
+            .unwrap_or(0);
+        let have = w
+            .replicasets
+            .get(&(key.0.clone(), rs_name.clone()))
+            .and_then(|rs| rs.pointer("/status/replicas").and_then(Value::as_i64))
+            .unwrap_or(0);
+        let status = json!({
+            "observedGeneration": d.pointer("/metadata/generation").cloned().unwrap_or(json!(1)),
+            "replicas": have,
+            "updatedReplicas": have,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "unavailableReplicas": (want - ready).max(0),
+        });
+        if d.get("status") != Some(&status) {
+            patch_status(w, &gvr_deploy(), &key, status);
+        }
+    }
+}
+
+fn pod_from_template(template: &Value, ns: &str, generate: &str, owner: Value) -> Value {
+    let mut meta = template.get("metadata").cloned().unwrap_or(json!({}));
+    meta["generateName"] = json!(generate);
+    meta["namespace"] = json!(ns);
+    meta["ownerReferences"] = json!([owner]);
+    if let Some(m) = meta.as_object_mut() {
+        m.remove("name");
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta,
+        "spec": template.get("spec").cloned().unwrap_or(json!({"containers": []})),
+        "status": {"phase": "Pending"},
+    })
+}
+
+fn replicasets(w: &mut World) {
+    let sets: Vec<(ObjKey, std::sync::Arc<Value>)> = w
+        .replicasets
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, rs) in sets {
+        if rs.pointer("/metadata/deletionTimestamp").is_some() {
+            continue;
+        }
+        let uid = meta_str(&rs, "uid").unwrap_or("").to_string();
+        let mut owned: Vec<(ObjKey, bool, bool, String)> = w
+            .pods
+            .iter()
+            .filter(|(_, p)| {
+                p.active()
+                    && p.owner
+                        .as_ref()
+                        .is_some_and(|(k, u)| k == "ReplicaSet" && *u == uid)
+            })
+            .map(|(k, p)| {
+                (
+                    k.clone(),
+                    p.node.is_some(),
+                    p.phase == "Running",
+                    p.created.clone(),
+                )
+            })
+            .collect();
+        let want = replicas(&rs) as usize;
+        if owned.len() < want {
+            let template = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
+            for _ in owned.len()..want {
+                let pod = pod_from_template(
+                    &template,
+                    &key.0,
+                    &format!("{}-", key.1),
+                    owner_ref("ReplicaSet", &rs),
+                );
+                match w
+                    .store
+                    .create(&gvr_pods(), Some(&key.0), pod, &WriteOptions::default())
+                {
+                    Ok(o) => {
+                        w.upsert_pod(o);
+                        w.stat(|s| s.pods_created += 1);
+                    }
+                    Err(e) => {
+                        tracing::warn!(replicaset = %key.1, error = %e.message, "simulated controller cannot create pod");
+                        break;
+                    }
+                }
+            }
+        } else if owned.len() > want {
+            // unscheduled first, then not running, then newest
+            owned.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.cmp(&b.2)).then(b.3.cmp(&a.3)));
+            for (pk, ..) in owned.iter().take(owned.len() - want) {
+                if w.store
+                    .delete(&gvr_pods(), Some(&pk.0), &pk.1, &DeleteOptions::default())
+                    .is_ok()
+                {
+                    w.pods.remove(pk);
+                    w.stat(|s| s.pods_deleted += 1);
+                }
+            }
+        }
+        let (have, ready) = w
+            .pods
+            .values()
+            .filter(|p| {
+                p.active()
+                    && p.owner
+                        .as_ref()
+                        .is_some_and(|(k, u)| k == "ReplicaSet" && *u == uid)
+            })
+            .fold((0i64, 0i64), |(h, r), p| {
+                (h + 1, r + i64::from(p.phase == "Running"))
+            });
+        let status = json!({
+            "observedGeneration": rs.pointer("/metadata/generation").cloned().unwrap_or(json!(1)),
+            "replicas": have,
+            "fullyLabeledReplicas": have,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+        });
+        if rs.get("status") != Some(&status) {
+            patch_status(w, &gvr_rs(), &key, status);
+        }
+    }
+}
+
+/// Tolerations the DaemonSet controller adds to its pods.
+fn daemonset_tolerations() -> Vec<TolerationFact> {
+    [
+        ("node.kubernetes.io/not-ready", "NoExecute"),
+        ("node.kubernetes.io/unreachable", "NoExecute"),
+        ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+        ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+        ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+        ("node.kubernetes.io/unschedulable", "NoSchedule"),
+        ("node.kubernetes.io/not-ready", "NoSchedule"),
+    ]
+    .iter()
+    .map(|(key, effect)| TolerationFact {
+        key: key.to_string(),
+        exists: true,
+        value: String::new(),
+        effect: effect.to_string(),
+    })
+    .collect()
+}
+
+fn daemonsets(w: &mut World) {
+    let sets: Vec<(ObjKey, std::sync::Arc<Value>)> = w
+        .daemonsets
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, ds) in sets {
+        if ds.pointer("/metadata/deletionTimestamp").is_some() {
+            continue;
+        }
+        let uid = meta_str(&ds, "uid").unwrap_or("").to_string();
+        let template = ds.pointer("/spec/template").cloned().unwrap_or(json!({}));
+        let probe: Option<Pod> = serde_json::from_value(json!({
+            "metadata": {"name": "probe"},
+            "spec": template.get("spec").cloned().unwrap_or(json!({"containers": []})),
+        }))
+        .ok();
+        let Some(mut req) = probe
+            .as_ref()
+            .and_then(|p| PodRequirements::from_pod(p).ok())
+        else {
+            tracing::warn!(daemonset = %key.1, "simulated controller cannot read the DaemonSet's pod template");
+            continue;
+        };
+        req.tolerations.extend(daemonset_tolerations());
+        let wanted: BTreeSet<String> = w
+            .nodes
+            .values()
+            .filter(|n| {
+                // cordons and readiness do not keep DaemonSet pods away
+                let facts = NodeFacts {
+                    unschedulable: false,
+                    ready: true,
+                    ..n.facts.clone()
+                };
+                compatible(&req, &facts).is_ok()
+            })
+            .map(|n| n.facts.name.clone())
+            .collect();
+        let mut have: BTreeMap<String, Vec<ObjKey>> = BTreeMap::new();
+        for (k, p) in &w.pods {
+            if p.active()
+                && p.owner
+                    .as_ref()
+                    .is_some_and(|(kind, u)| kind == "DaemonSet" && *u == uid)
+            {
+                have.entry(p.node.clone().unwrap_or_default())
+                    .or_default()
+                    .push(k.clone());
+            }
+        }
+        for node in &wanted {
+            if have.contains_key(node) {
+                continue;
+            }
+            let mut pod = pod_from_template(
+                &template,
+                &key.0,
+                &format!("{}-", key.1),
+                owner_ref("DaemonSet", &ds),
+            );
+            pod["spec"]["nodeName"] = json!(node);
+            match w
+                .store
+                .create(&gvr_pods(), Some(&key.0), pod, &WriteOptions::default())
+            {
+                Ok(o) => {
+                    w.upsert_pod(o);
+                    w.stat(|s| s.pods_created += 1);
+                }
+                Err(e) => {
+                    tracing::warn!(daemonset = %key.1, error = %e.message, "simulated controller cannot create pod")
+                }
+            }
+        }
+        for (node, pods) in &have {
+            let extra = if wanted.contains(node) { 1 } else { 0 };
+            for pk in pods.iter().skip(extra) {
+                if w.store
+                    .delete(&gvr_pods(), Some(&pk.0), &pk.1, &DeleteOptions::default())
+                    .is_ok()
+                {
+                    w.pods.remove(pk);
+                    w.stat(|s| s.pods_deleted += 1);
+                }
+            }
+        }
+        let (scheduled, ready) = w
+            .pods
+            .values()
+            .filter(|p| {
+                p.active()
+                    && p.owner
+                        .as_ref()
+                        .is_some_and(|(k, u)| k == "DaemonSet" && *u == uid)
+            })
+            .fold((0i64, 0i64), |(s, r), p| {
+                (s + 1, r + i64::from(p.phase == "Running"))
+            });
+        let status = json!({
+            "observedGeneration": ds.pointer("/metadata/generation").cloned().unwrap_or(json!(1)),
+            "desiredNumberScheduled": wanted.len(),
+            "currentNumberScheduled": scheduled,
+            "numberReady": ready,
+            "numberAvailable": ready,
+            "numberMisscheduled": 0,
+            "updatedNumberScheduled": scheduled,
+        });
+        if ds.get("status") != Some(&status) {
+            patch_status(w, &gvr_ds(), &key, status);
+        }
+    }
+}
+
+/// Deletes pods bound to nodes that no longer exist (the pod garbage collector).
+fn pod_gc(w: &mut World) {
+    let orphans: Vec<ObjKey> = w
+        .pods
+        .iter()
+        .filter(|(_, p)| p.node.as_ref().is_some_and(|n| !w.nodes.contains_key(n)))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for pk in orphans {
+        match w
+            .store
+            .delete(&gvr_pods(), Some(&pk.0), &pk.1, &DeleteOptions::default())
+        {
+            Ok(_) => {
+                w.pods.remove(&pk);
+                w.stat(|s| s.pods_deleted += 1);
+            }
+            Err(e) if e.code == 404 => {
+                w.pods.remove(&pk);
+            }
+            Err(e) => {
+                tracing::warn!(pod = %format!("{}/{}", pk.0, pk.1), error = %e.message, "simulated pod GC cannot delete")
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Shared helpers of the end-to-end tests: build and run the real `kubectl-vpsie` binary, and
+//! run the real `kubectl` against what it serves.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The `kubectl-vpsie` binary, built once per test process.
+pub fn binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        escargot::CargoBuild::new()
+            .package("kubectl-vpsie")
+            .bin("kubectl-vpsie")
+            .current_release()
+            .current_target()
+            .run()
+            .expect("build kubectl-vpsie")
+            .path()
+            .to_path_buf()
+    })
+    .clone()
+}
+
+/// A running `kubectl-vpsie sim`, stopped when dropped.
+pub struct Sim {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+    pub stdout: Vec<String>,
+}
+
+impl Sim {
+    /// Starts `kubectl-vpsie sim` with `args` and waits until it says it is up.
+    pub fn start(args: &[&str]) -> Sim {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        let mut child = Command::new(binary())
+            .arg("sim")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(args)
+            .env("HOME", dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn kubectl-vpsie sim");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut lines = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    let up = line.starts_with("Running");
+                    lines.push(line);
+                    if up {
+                        break;
+                    }
+                }
+                Err(e) => panic!("kubectl-vpsie sim did not come up ({e}); it printed {lines:?}"),
+            }
+        }
+        Sim {
+            child,
+            dir,
+            kubeconfig,
+            stdout: lines,
+        }
+    }
+
+    /// A `kubectl` command against the sim, with its own discovery cache and HOME.
+    pub fn kubectl(&self) -> Command {
+        let mut c = Command::new("kubectl");
+        c.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("kube-cache"))
+            .env("HOME", self.dir.path())
+            .env_remove("KUBECONFIG");
+        c
+    }
+
+    /// Runs kubectl with `args`, asserting success; returns stdout.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl().args(args).output().expect("run kubectl");
+        assert_success(&out, &format!("kubectl {}", args.join(" ")));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kubectl with `args` and stdin; returns the whole output.
+    pub fn kubectl_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .kubectl()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn kubectl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("kubectl output")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Asserts a command succeeded, printing its output when not.
+pub fn assert_success(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Writes `content` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, content).expect("write file");
+    p
+}
