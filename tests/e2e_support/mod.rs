@@ -17,7 +17,6 @@ pub fn binary() -> PathBuf {
             .package("kubectl-vpsie")
             .bin("kubectl-vpsie")
             .current_release()
-            .current_target()
             .run()
             .expect("build kubectl-vpsie")
             .path()
