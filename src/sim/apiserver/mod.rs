@@ -192,7 +192,9 @@ impl SimApiServer {
         })
     }
 
-    /// A kube client pointed at this server.
+    /// A kube client pointed at this server. Its automatic retry of 429/503/504 answers is off
+    /// (kube-rs would otherwise back off for minutes on a PDB-blocked eviction): callers see
+    /// `TooManyRequests` at once and decide themselves.
     pub fn client(&self) -> Result<kube::Client, ApiServerError> {
         let url = self.url();
         let uri: axum::http::Uri =
@@ -201,7 +203,8 @@ impl SimApiServer {
                     url: url.clone(),
                     message: e.to_string(),
                 })?;
-        let config = kube::Config::new(uri);
+        let mut config = kube::Config::new(uri);
+        config.default_retry = false;
         kube::Client::try_from(config).map_err(|e| ApiServerError::Client {
             url,
             message: e.to_string(),

@@ -36,7 +36,14 @@ pub fn admit(
     let Some(schema) = info.schema.as_deref() else {
         return Ok(());
     };
-    *obj = kube_cel::apply_defaults(schema, obj);
+    // A default may itself hold defaulted fields (`default: {}`): repeat to a fixed point.
+    for _ in 0..8 {
+        let defaulted = kube_cel::apply_defaults(schema, obj);
+        if defaulted == *obj {
+            break;
+        }
+        *obj = defaulted;
+    }
     let mut unknown = Vec::new();
     prune(schema, obj, "", &mut unknown, true);
     if strict && !unknown.is_empty() {

@@ -471,7 +471,7 @@ impl Store {
         let info = resolve(&inner.registry, gvr)?;
         if kind == PatchKind::Strategic && info.custom {
             return Err(StatusError::unsupported_media_type(
-                "application/strategic-merge-patch+json (strategic merge patch is not supported for custom resources: use --type=merge or --type=json)",
+                "application/strategic-merge-patch+json",
             ));
         }
         let key = obj_key(&info, ns, name);

@@ -1,0 +1,887 @@
+//! The simulated API server driven by kube-rs over real HTTP on 127.0.0.1.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, EvictParams, GroupVersionKind, ListParams,
+    Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
+use kube::runtime::watcher::{self, Event};
+use kube::Client;
+use serde_json::{json, Value};
+use vpsie_autoscaler::sim::apiserver::{ApiServerConfig, SimApiServer, StoreConfig};
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+async fn start() -> (SimApiServer, Client) {
+    start_with(ApiServerConfig::default()).await
+}
+
+async fn start_with(config: ApiServerConfig) -> (SimApiServer, Client) {
+    let server = SimApiServer::start(config).await.expect("server starts");
+    let client = server.client().expect("client");
+    (server, client)
+}
+
+fn cm(name: &str, data: &[(&str, &str)]) -> ConfigMap {
+    let mut c = ConfigMap::default();
+    c.metadata.name = Some(name.to_string());
+    c.data = Some(
+        data.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
+    );
+    c
+}
+
+fn api_status(e: kube::Error) -> kube::core::Status {
+    match e {
+        kube::Error::Api(s) => *s,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+async fn install_crds(client: &Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let text = include_str!("fixtures/apiserver/crds.yaml");
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let crd: CustomResourceDefinition =
+            serde::Deserialize::deserialize(doc).expect("fixture CRD parses");
+        let name = crd.metadata.name.clone().expect("named");
+        api.patch(
+            &name,
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .expect("CRD applies");
+    }
+}
+
+fn ng_api(client: &Client, ns: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("autoscaler.vpsie.com", "v1alpha1", "NodeGroup");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "nodegroups");
+    Api::namespaced_with(client.clone(), ns, &ar)
+}
+
+fn vn_api(client: &Client, ns: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("autoscaler.vpsie.com", "v1alpha1", "VPSieNode");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "vpsienodes");
+    Api::namespaced_with(client.clone(), ns, &ar)
+}
+
+fn nodegroup(name: &str, min: i64, max: i64) -> DynamicObject {
+    serde_json::from_value(json!({
+        "apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
+        "metadata": {"name": name},
+        "spec": {"minNodes": min, "maxNodes": max, "datacenterID": "dc-1", "offeringIDs": ["small"]}
+    }))
+    .expect("nodegroup json")
+}
+
+fn rv_of<K: kube::Resource>(k: &K) -> String {
+    k.meta().resource_version.clone().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn configmap_crud_and_stale_update_conflicts() {
+    let (server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let created = api
+        .create(&PostParams::default(), &cm("one", &[("a", "1")]))
+        .await
+        .unwrap();
+    assert!(created.metadata.uid.is_some());
+    assert!(created.metadata.creation_timestamp.is_some());
+    let rv1 = rv_of(&created);
+    assert!(!rv1.is_empty());
+
+    let err = api
+        .create(&PostParams::default(), &cm("one", &[]))
+        .await
+        .unwrap_err();
+    let s = api_status(err);
+    assert_eq!((s.code, s.reason.as_str()), (409, "AlreadyExists"));
+    assert_eq!(s.message, "configmaps \"one\" already exists");
+
+    let mut changed = created.clone();
+    changed.data = Some(BTreeMap::from([("a".to_string(), "2".to_string())]));
+    let updated = api
+        .replace("one", &PostParams::default(), &changed)
+        .await
+        .unwrap();
+    assert!(rv_of(&updated).parse::<u64>().unwrap() > rv1.parse::<u64>().unwrap());
+
+    // The same stale object again: 409 Conflict.
+    let err = api
+        .replace("one", &PostParams::default(), &changed)
+        .await
+        .unwrap_err();
+    let s = api_status(err);
+    assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+    assert!(
+        s.message.contains("the object has been modified"),
+        "{}",
+        s.message
+    );
+
+    let got = api.get("one").await.unwrap();
+    assert_eq!(got.data.unwrap()["a"], "2");
+
+    let deleted = api.delete("one", &DeleteParams::default()).await.unwrap();
+    assert!(deleted.is_right(), "a deleted configmap answers a Status");
+    let s = api_status(api.get("one").await.unwrap_err());
+    assert_eq!(s.code, 404);
+    assert_eq!(s.message, "configmaps \"one\" not found");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn generate_name_and_missing_namespace() {
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let mut c = cm("", &[]);
+    c.metadata.name = None;
+    c.metadata.generate_name = Some("gen-".into());
+    let a = api.create(&PostParams::default(), &c).await.unwrap();
+    let b = api.create(&PostParams::default(), &c).await.unwrap();
+    let (na, nb) = (a.metadata.name.unwrap(), b.metadata.name.unwrap());
+    assert!(na.starts_with("gen-") && na.len() == 9, "{na}");
+    assert_ne!(na, nb);
+    let nowhere: Api<ConfigMap> = Api::namespaced(client, "nowhere");
+    let s = api_status(
+        nowhere
+            .create(&PostParams::default(), &cm("x", &[]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 404);
+    assert_eq!(s.message, "namespaces \"nowhere\" not found");
+}
+
+#[tokio::test]
+async fn merge_json_and_apply_patches() {
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    api.create(&PostParams::default(), &cm("p", &[("a", "1")]))
+        .await
+        .unwrap();
+
+    let merged = api
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"b": "2", "a": null}})),
+        )
+        .await
+        .unwrap();
+    let data = merged.data.unwrap();
+    assert_eq!(data.get("b").map(String::as_str), Some("2"));
+    assert!(!data.contains_key("a"));
+
+    let ok: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": "/data/b", "value": "2"},
+        {"op": "replace", "path": "/data/b", "value": "3"}
+    ]))
+    .unwrap();
+    let patched = api
+        .patch("p", &PatchParams::default(), &Patch::Json::<()>(ok))
+        .await
+        .unwrap();
+    assert_eq!(patched.data.unwrap()["b"], "3");
+
+    let failing: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": "/data/b", "value": "nope"},
+        {"op": "remove", "path": "/data/b"}
+    ]))
+    .unwrap();
+    let s = api_status(
+        api.patch("p", &PatchParams::default(), &Patch::Json::<()>(failing))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 422);
+    assert_eq!(api.get("p").await.unwrap().data.unwrap()["b"], "3");
+
+    // Server-side apply creates a missing object, and re-applying it changes nothing.
+    let applied = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"k": "v"}});
+    let pp = PatchParams::apply("tester").force();
+    let first = api
+        .patch("applied", &pp, &Patch::Apply(&applied))
+        .await
+        .unwrap();
+    let second = api
+        .patch("applied", &pp, &Patch::Apply(&applied))
+        .await
+        .unwrap();
+    assert_eq!(rv_of(&first), rv_of(&second), "re-applying is a no-op");
+    let changed = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"k": "w"}});
+    let third = api
+        .patch("applied", &pp, &Patch::Apply(&changed))
+        .await
+        .unwrap();
+    assert_ne!(rv_of(&third), rv_of(&second));
+    assert_eq!(third.data.unwrap()["k"], "w");
+
+    // A merge patch carrying a stale resourceVersion is a conflict.
+    let stale = json!({"metadata": {"resourceVersion": rv_of(&first)}, "data": {"k": "x"}});
+    let s = api_status(
+        api.patch("applied", &PatchParams::default(), &Patch::Merge(stale))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 409);
+
+    // Dry run answers without storing.
+    let dry = api
+        .patch(
+            "applied",
+            &PatchParams::default().dry_run(),
+            &Patch::Merge(json!({"data": {"k": "dry"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dry.data.unwrap()["k"], "dry");
+    assert_eq!(api.get("applied").await.unwrap().data.unwrap()["k"], "w");
+}
+
+#[tokio::test]
+async fn strategic_merge_patch_merges_containers_by_name() {
+    let (_server, client) = start().await;
+    let api: Api<Pod> = Api::namespaced(client, "default");
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "web", "labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "a", "image": "img:1"}, {"name": "b", "image": "img:1"}]}
+    }))
+    .unwrap();
+    let created = api.create(&PostParams::default(), &pod).await.unwrap();
+    assert_eq!(created.status.unwrap().phase.as_deref(), Some("Pending"));
+    let patched = api
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"containers": [{"name": "b", "image": "img:2"}]}})),
+        )
+        .await
+        .unwrap();
+    let containers = patched.spec.unwrap().containers;
+    assert_eq!(containers.len(), 2);
+    assert_eq!(containers[0].image.as_deref(), Some("img:1"));
+    assert_eq!(containers[1].image.as_deref(), Some("img:2"));
+}
+
+#[tokio::test]
+async fn watcher_sees_every_change_once_and_in_order() {
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    api.create(&PostParams::default(), &cm("before", &[]))
+        .await
+        .unwrap();
+    let mut stream = watcher::watcher(api.clone(), watcher::Config::default()).boxed();
+    let mut initial = Vec::new();
+    loop {
+        match tokio::time::timeout(DEADLINE, stream.try_next()).await {
+            Ok(Ok(Some(Event::InitApply(o)))) => initial.push(o.metadata.name.unwrap()),
+            Ok(Ok(Some(Event::InitDone))) => break,
+            Ok(Ok(Some(_))) => {}
+            other => panic!("watcher init failed: {other:?}"),
+        }
+    }
+    assert_eq!(initial, vec!["before"]);
+
+    api.create(&PostParams::default(), &cm("w", &[("v", "1")]))
+        .await
+        .unwrap();
+    api.patch(
+        "w",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"v": "2"}})),
+    )
+    .await
+    .unwrap();
+    api.delete("w", &DeleteParams::default()).await.unwrap();
+    api.create(&PostParams::default(), &cm("sentinel", &[]))
+        .await
+        .unwrap();
+
+    let mut seen = Vec::new();
+    loop {
+        let ev = tokio::time::timeout(DEADLINE, stream.try_next())
+            .await
+            .expect("event before the deadline")
+            .expect("watch ok")
+            .expect("stream open");
+        match ev {
+            Event::Apply(o) => {
+                let name = o.metadata.name.clone().unwrap();
+                if name == "sentinel" {
+                    break;
+                }
+                let v = o
+                    .data
+                    .unwrap_or_default()
+                    .get("v")
+                    .cloned()
+                    .unwrap_or_default();
+                seen.push(format!("apply {name} v={v}"));
+            }
+            Event::Delete(o) => seen.push(format!("delete {}", o.metadata.name.unwrap())),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(seen, vec!["apply w v=1", "apply w v=2", "delete w"]);
+}
+
+#[tokio::test]
+async fn too_old_resource_version_is_gone_and_watcher_relists() {
+    let config = ApiServerConfig {
+        store: StoreConfig {
+            watch_window: 5,
+            ..StoreConfig::default()
+        },
+        bookmark_interval: Duration::from_secs(3600),
+        ..ApiServerConfig::default()
+    };
+    let (_server, client) = start_with(config).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let list = api.list(&ListParams::default()).await.unwrap();
+    let old_rv = list.metadata.resource_version.unwrap();
+    for i in 0..10 {
+        api.create(&PostParams::default(), &cm(&format!("fill-{i}"), &[]))
+            .await
+            .unwrap();
+    }
+    // A raw watch from the old version gets a 410 Expired ERROR event.
+    let mut raw = api
+        .watch(&WatchParams::default().timeout(5), &old_rv)
+        .await
+        .unwrap()
+        .boxed();
+    match tokio::time::timeout(DEADLINE, raw.next()).await {
+        Ok(Some(Ok(WatchEvent::Error(e)))) => assert_eq!(e.code, 410),
+        other => panic!("expected a 410 ERROR event, got {other:?}"),
+    }
+
+    // A watcher whose last seen version falls out of the window relists.
+    let wc = watcher::Config::default()
+        .labels("watched=yes")
+        .timeout(1)
+        .disable_bookmarks();
+    let mut stream = watcher::watcher(api.clone(), wc).boxed();
+    let mut watched = cm("a", &[]);
+    watched.metadata.labels = Some(BTreeMap::from([("watched".into(), "yes".into())]));
+    let mut inits = 0;
+    let mut created_a = false;
+    let mut filled = false;
+    let mut relisted_with_a = false;
+    while !relisted_with_a {
+        let ev = tokio::time::timeout(DEADLINE, stream.next())
+            .await
+            .expect("event before the deadline")
+            .expect("stream open");
+        match ev {
+            Ok(Event::Init) => inits += 1,
+            Ok(Event::InitDone) if !created_a => {
+                created_a = true;
+                api.create(&PostParams::default(), &watched).await.unwrap();
+            }
+            Ok(Event::Apply(o)) if o.metadata.name.as_deref() == Some("a") && !filled => {
+                filled = true;
+                // Unwatched writes push "a"'s version out of the 5-event window.
+                for i in 0..10 {
+                    api.create(&PostParams::default(), &cm(&format!("more-{i}"), &[]))
+                        .await
+                        .unwrap();
+                }
+            }
+            Ok(Event::InitApply(o)) if inits >= 2 => {
+                relisted_with_a = o.metadata.name.as_deref() == Some("a");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                // The 410 surfaces as a watch error before the relist.
+                assert!(format!("{e:?}").contains("410"), "{e:?}");
+            }
+        }
+    }
+    assert!(inits >= 2, "the watcher listed again after 410");
+}
+
+#[tokio::test]
+async fn finalizers_hold_deletion_until_removed() {
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut c = cm("held", &[]);
+    c.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    api.create(&PostParams::default(), &c).await.unwrap();
+    let pending = api.delete("held", &DeleteParams::default()).await.unwrap();
+    let obj = pending
+        .left()
+        .expect("still present while finalizers remain");
+    assert!(obj.metadata.deletion_timestamp.is_some());
+    let still = api.get("held").await.unwrap();
+    assert!(still.metadata.deletion_timestamp.is_some());
+
+    // Remove the finalizer the way kube-rs' finalizer helper does: a JSON patch with a test op.
+    let remove: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": "/metadata/finalizers/0", "value": "example.com/hold"},
+        {"op": "remove", "path": "/metadata/finalizers/0"}
+    ]))
+    .unwrap();
+    api.patch("held", &PatchParams::default(), &Patch::Json::<()>(remove))
+        .await
+        .unwrap();
+    assert_eq!(api_status(api.get("held").await.unwrap_err()).code, 404);
+}
+
+#[tokio::test]
+async fn owner_references_cascade_on_delete() {
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let owner = api
+        .create(&PostParams::default(), &cm("owner", &[]))
+        .await
+        .unwrap();
+    let owner_ref = json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner.metadata.uid.clone().unwrap()}]);
+    for name in ["dep-1", "dep-2"] {
+        let dep: ConfigMap = serde_json::from_value(
+            json!({"metadata": {"name": name, "ownerReferences": owner_ref}}),
+        )
+        .unwrap();
+        api.create(&PostParams::default(), &dep).await.unwrap();
+    }
+    let orphan_owner = api
+        .create(&PostParams::default(), &cm("owner2", &[]))
+        .await
+        .unwrap();
+    let ref2 = json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner2", "uid": orphan_owner.metadata.uid.unwrap()}]);
+    let dep: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "dep-3", "ownerReferences": ref2}}))
+            .unwrap();
+    api.create(&PostParams::default(), &dep).await.unwrap();
+
+    api.delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
+    assert_eq!(api_status(api.get("dep-1").await.unwrap_err()).code, 404);
+    assert_eq!(api_status(api.get("dep-2").await.unwrap_err()).code, 404);
+
+    api.delete("owner2", &DeleteParams::orphan()).await.unwrap();
+    let kept = api.get("dep-3").await.unwrap();
+    assert!(kept
+        .metadata
+        .owner_references
+        .unwrap_or_default()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn crd_is_served_with_status_subresource_and_generation() {
+    let (_server, client) = start().await;
+    install_crds(&client).await;
+    let api = ng_api(&client, "kube-system");
+    let created = api
+        .create(&PostParams::default(), &nodegroup("web", 1, 3))
+        .await
+        .unwrap();
+    assert_eq!(created.metadata.generation, Some(1));
+    // Defaults from the schema, including nested defaults inside a defaulted object.
+    assert_eq!(created.data["spec"]["allowMixedInstances"], json!(false));
+    assert_eq!(
+        created.data["spec"]["scaleDownPolicy"]["cooldownSeconds"],
+        json!(600)
+    );
+
+    // Status write through /status: no generation bump.
+    let st = api
+        .patch_status(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"currentNodes": 2}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st.data["status"]["currentNodes"], json!(2));
+    assert_eq!(st.metadata.generation, Some(1));
+
+    // Spec change: generation bumps.
+    let spec = api
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"maxNodes": 4}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(spec.metadata.generation, Some(2));
+
+    // Status through the main resource is ignored; spec through /status is ignored.
+    let ignored = api
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"currentNodes": 99}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ignored.data["status"]["currentNodes"], json!(2));
+    let ignored = api
+        .patch_status(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"maxNodes": 9}, "status": {"currentNodes": 3}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ignored.data["spec"]["maxNodes"], json!(4));
+    assert_eq!(ignored.data["status"]["currentNodes"], json!(3));
+    assert_eq!(ignored.metadata.generation, Some(2));
+
+    // Strategic merge patches are refused for custom resources, like the real server.
+    let s = api_status(
+        api.patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"maxNodes": 5}})),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(s.code, 415);
+
+    let list = api.list(&ListParams::default()).await.unwrap();
+    assert_eq!(list.items.len(), 1);
+    let s = api_status(api.get("nope").await.unwrap_err());
+    assert_eq!(
+        s.message,
+        "nodegroups.autoscaler.vpsie.com \"nope\" not found"
+    );
+
+    // Deleting the CRD stops serving the resource.
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.delete("nodegroups.autoscaler.vpsie.com", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        api_status(api.list(&ListParams::default()).await.unwrap_err()).code,
+        404
+    );
+}
+
+#[tokio::test]
+async fn schema_and_cel_violations_answer_422_naming_fields() {
+    let (_server, client) = start().await;
+    install_crds(&client).await;
+    let api = ng_api(&client, "kube-system");
+
+    let s = api_status(
+        api.create(&PostParams::default(), &nodegroup("bad", 5, 2))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    let causes = s.details.unwrap().causes;
+    assert_eq!(causes[0].field, "spec.maxNodes");
+    assert!(
+        s.message
+            .contains("maxNodes must be greater than or equal to minNodes"),
+        "{}",
+        s.message
+    );
+
+    let s = api_status(
+        api.create(&PostParams::default(), &nodegroup("bad", 0, 0))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        s.message,
+        "NodeGroup.autoscaler.vpsie.com \"bad\" is invalid: spec.maxNodes: Invalid value: 0: spec.maxNodes in body should be greater than or equal to 1"
+    );
+
+    let mut missing = nodegroup("bad", 1, 2);
+    missing.data["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("offeringIDs");
+    let s = api_status(
+        api.create(&PostParams::default(), &missing)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        s.message.contains("spec.offeringIDs: Required value"),
+        "{}",
+        s.message
+    );
+
+    // Transition rule with oldSelf: nodeGroupName is immutable on update only.
+    let vns = vn_api(&client, "kube-system");
+    let vn: DynamicObject = serde_json::from_value(json!({"apiVersion": "autoscaler.vpsie.com/v1alpha1",
+        "kind": "VPSieNode", "metadata": {"name": "vn-1"}, "spec": {"nodeGroupName": "web", "instanceType": "small"}}))
+    .unwrap();
+    vns.create(&PostParams::default(), &vn).await.unwrap();
+    let s = api_status(
+        vns.patch(
+            "vn-1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"nodeGroupName": "other"}})),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(s.code, 422);
+    assert!(
+        s.message.contains("nodeGroupName is immutable"),
+        "{}",
+        s.message
+    );
+
+    // Enum on the status subresource.
+    let s = api_status(
+        vns.patch_status(
+            "vn-1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"phase": "Exploding"}})),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(s.code, 422);
+    assert!(
+        s.message
+            .contains("status.phase: Unsupported value: \"Exploding\""),
+        "{}",
+        s.message
+    );
+
+    // Without strict field validation, unknown fields are pruned.
+    let mut unknown = nodegroup("extra", 1, 2);
+    unknown.data["spec"]["bogus"] = json!(1);
+    let created = api.create(&PostParams::default(), &unknown).await.unwrap();
+    assert!(created.data["spec"].get("bogus").is_none());
+}
+
+#[tokio::test]
+async fn selectors_and_paging() {
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    for i in 0..1200 {
+        let mut c = cm(&format!("cm-{i:04}"), &[]);
+        let parity = if i % 2 == 0 { "even" } else { "odd" };
+        c.metadata.labels = Some(BTreeMap::from([("parity".into(), parity.into())]));
+        api.create(&PostParams::default(), &c).await.unwrap();
+    }
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut lp = ListParams::default().limit(500);
+        if let Some(t) = &token {
+            lp = lp.continue_token(t);
+        }
+        let page = api.list(&lp).await.unwrap();
+        pages += 1;
+        names.extend(page.items.into_iter().map(|c| c.metadata.name.unwrap()));
+        token = page.metadata.continue_.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(names.len(), 1200);
+    let mut sorted = names.clone();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 1200, "no duplicates across pages");
+
+    let odd = api
+        .list(&ListParams::default().labels("parity=odd"))
+        .await
+        .unwrap();
+    assert_eq!(odd.items.len(), 600);
+    let one = api
+        .list(&ListParams::default().fields("metadata.name=cm-0007"))
+        .await
+        .unwrap();
+    assert_eq!(one.items.len(), 1);
+    let s = api_status(
+        api.list(&ListParams::default().fields("data.x=1"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 400);
+    assert_eq!(s.message, "field label not supported: data.x");
+
+    // Pods by node and phase.
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    for (name, node) in [("p1", "n1"), ("p2", "n2"), ("p3", "n1")] {
+        let p: Pod = serde_json::from_value(json!({"metadata": {"name": name},
+            "spec": {"nodeName": node, "containers": [{"name": "c", "image": "i"}]}}))
+        .unwrap();
+        pods.create(&PostParams::default(), &p).await.unwrap();
+    }
+    let on_n1 = pods
+        .list(&ListParams::default().fields("spec.nodeName=n1,status.phase=Pending"))
+        .await
+        .unwrap();
+    assert_eq!(on_n1.items.len(), 2);
+}
+
+#[tokio::test]
+async fn crd_selectable_fields_filter_lists() {
+    let (_server, client) = start().await;
+    install_crds(&client).await;
+    let vns = vn_api(&client, "kube-system");
+    for (name, phase) in [("a", "Provisioning"), ("b", "Ready"), ("c", "Provisioning")] {
+        let vn: DynamicObject =
+            serde_json::from_value(json!({"apiVersion": "autoscaler.vpsie.com/v1alpha1",
+            "kind": "VPSieNode", "metadata": {"name": name, "labels": {"nodegroup": "web"}},
+            "spec": {"nodeGroupName": "web", "instanceType": "small"}}))
+            .unwrap();
+        vns.create(&PostParams::default(), &vn).await.unwrap();
+        vns.patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"phase": phase}})),
+        )
+        .await
+        .unwrap();
+    }
+    let prov = vns
+        .list(&ListParams::default().fields("status.phase=Provisioning"))
+        .await
+        .unwrap();
+    let names: Vec<String> = prov
+        .items
+        .into_iter()
+        .map(|o| o.metadata.name.unwrap())
+        .collect();
+    assert_eq!(names, vec!["a", "c"]);
+}
+
+#[tokio::test]
+async fn leases_honour_resource_version_preconditions() {
+    let (_server, client) = start().await;
+    let api: Api<Lease> = Api::namespaced(client, "kube-system");
+    let lease: Lease = serde_json::from_value(json!({"metadata": {"name": "leader"},
+        "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15}}))
+    .unwrap();
+    let l = api.create(&PostParams::default(), &lease).await.unwrap();
+    let mut mine = l.clone();
+    mine.spec.as_mut().unwrap().holder_identity = Some("b".into());
+    let taken = api
+        .replace("leader", &PostParams::default(), &mine)
+        .await
+        .unwrap();
+    assert_eq!(taken.spec.unwrap().holder_identity.as_deref(), Some("b"));
+    // A competitor with the old resourceVersion loses.
+    let mut theirs = l;
+    theirs.spec.as_mut().unwrap().holder_identity = Some("c".into());
+    let s = api_status(
+        api.replace("leader", &PostParams::default(), &theirs)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 409);
+}
+
+#[tokio::test]
+async fn binding_and_eviction_respect_disruption_budgets() {
+    let (_server, client) = start().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    for name in ["a", "b"] {
+        let p: Pod =
+            serde_json::from_value(json!({"metadata": {"name": name, "labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}}))
+            .unwrap();
+        pods.create(&PostParams::default(), &p).await.unwrap();
+        let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name}, "target": {"kind": "Node", "name": "n1"}});
+        let _: Value = pods
+            .create_subresource("binding", name, &PostParams::default(), &binding)
+            .await
+            .unwrap();
+        pods.patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}]}})),
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        pods.get("a")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .node_name
+            .as_deref(),
+        Some("n1")
+    );
+    let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "a"}, "target": {"kind": "Node", "name": "n2"}});
+    let err = pods
+        .create_subresource::<Value, Value>("binding", "a", &PostParams::default(), &binding)
+        .await
+        .unwrap_err();
+    assert_eq!(api_status(err).code, 409);
+
+    let pdbs: Api<PodDisruptionBudget> = Api::namespaced(client, "default");
+    let pdb: PodDisruptionBudget = serde_json::from_value(json!({"metadata": {"name": "web"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}}))
+    .unwrap();
+    pdbs.create(&PostParams::default(), &pdb).await.unwrap();
+
+    pods.evict("a", &EvictParams::default()).await.unwrap();
+    assert_eq!(api_status(pods.get("a").await.unwrap_err()).code, 404);
+    let s = api_status(pods.evict("b", &EvictParams::default()).await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (429, "TooManyRequests"));
+    assert_eq!(
+        s.message,
+        "Cannot evict pod as it would violate the pod's disruption budget."
+    );
+    assert!(pods.get("b").await.is_ok());
+}
+
+#[tokio::test]
+async fn in_process_store_shares_versions_and_watches_with_http() {
+    use vpsie_autoscaler::sim::apiserver::{EventType, Gvr, WatchOptions, WriteOptions};
+    let (server, client) = start().await;
+    let store = server.store();
+    let gvr = Gvr::core("nodes");
+    let mut watch = store.watch(&gvr, None, &WatchOptions::default()).unwrap();
+    store
+        .create(
+            &gvr,
+            None,
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}}),
+            &WriteOptions::default(),
+        )
+        .unwrap();
+    let (kind, obj) = tokio::time::timeout(DEADLINE, watch.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(kind, EventType::Added);
+    assert_eq!(obj["metadata"]["name"], "n1");
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client);
+    let n = nodes.get("n1").await.unwrap();
+    assert_eq!(
+        rv_of(&n),
+        obj["metadata"]["resourceVersion"].as_str().unwrap()
+    );
+    nodes.delete("n1", &DeleteParams::default()).await.unwrap();
+    let (kind, _) = tokio::time::timeout(DEADLINE, watch.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(kind, EventType::Deleted);
+}
