@@ -609,3 +609,56 @@ async fn get_watch_prints_changes() {
     child.kill().await.expect("kill kubectl -w");
     env.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn recorder_events_show_in_describe() {
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+    use kube::Resource;
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    env.install_crds().await;
+    env.ok(&["apply", "-f", &fixture("nodegroup.yaml")]).await;
+    let client = env.server.client().expect("client");
+    let ng = ng_api(&client).get("workers").await.expect("ng");
+    let gvk = GroupVersionKind::gvk("autoscaler.vpsie.com", "v1alpha1", "NodeGroup");
+    let reference = ng.object_ref(&ApiResource::from_gvk_with_plural(&gvk, "nodegroups"));
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "vpsie-autoscaler".into(),
+            instance: Some("controller-0".into()),
+        },
+    );
+    let ev = Event {
+        type_: EventType::Warning,
+        reason: "ScaleLimitReached".into(),
+        note: Some("cannot scale beyond maxNodes 5".into()),
+        action: "Scale".into(),
+        secondary: None,
+    };
+    // Twice: the second publish patches the event's series.
+    recorder.publish(&ev, &reference).await.expect("publish");
+    recorder
+        .publish(&ev, &reference)
+        .await
+        .expect("publish again");
+    let out = env
+        .ok(&["describe", "ng", "workers", "-n", "kube-system"])
+        .await;
+    let line = out
+        .lines()
+        .find(|l| l.contains("ScaleLimitReached"))
+        .unwrap_or_else(|| panic!("event missing from describe: {out}"));
+    assert!(
+        line.contains("Warning") && line.contains("vpsie-autoscaler"),
+        "{line}"
+    );
+    assert!(line.contains("cannot scale beyond maxNodes 5"), "{line}");
+    let out = env.ok(&["get", "events", "-n", "kube-system"]).await;
+    assert!(
+        out.contains("ScaleLimitReached") && out.contains("nodegroup/workers"),
+        "{out}"
+    );
+    env.server.shutdown().await;
+}

@@ -18,8 +18,8 @@
 //!   `x-kubernetes-group-version-kind` and the `fieldValidation` parameter (so kubectl leaves
 //!   validation to the server), CRD schemas under `components.schemas`. No `/openapi/v2`.
 //! - Builtin resources: namespaces, nodes, pods (+`binding`, `eviction`), events, secrets,
-//!   configmaps, services, serviceaccounts, leases, events.k8s.io events (separate storage from
-//!   core events), poddisruptionbudgets, deployments, replicasets, daemonsets (stored only),
+//!   configmaps, services, serviceaccounts, leases, events.k8s.io events (stored as core events
+//!   and converted, so kube-rs `Recorder` events show in `kubectl describe`), poddisruptionbudgets, deployments, replicasets, daemonsets (stored only),
 //!   customresourcedefinitions. Creating a CRD serves its resources at once (status Established).
 //! - Verbs: get, list (label selectors; field selectors for metadata.name/namespace, a per-kind
 //!   allow-list, CRD `selectableFields`; `limit`/`continue`), watch (resourceVersion replay from a
@@ -44,6 +44,7 @@
 //! - Watch timeouts and bookmarks follow real time, not the simulated clock; timestamps follow
 //!   the clock.
 
+pub mod convert;
 pub mod discovery;
 pub mod error;
 mod http;

@@ -97,6 +97,9 @@ pub struct ResourceInfo {
     pub schema: Option<Arc<Value>>,
     /// A custom resource (refuses strategic merge patches like the real server).
     pub custom: bool,
+    /// Where the objects live: (group, plural) of the storage, shared by every version and by
+    /// `events.k8s.io` events with core events.
+    pub storage: (String, String),
 }
 
 impl ResourceInfo {
@@ -120,7 +123,12 @@ impl ResourceInfo {
 
     /// Storage key.
     pub fn key(&self) -> ResKey {
-        Arc::new((self.group.clone(), self.plural.clone()))
+        Arc::new(self.storage.clone())
+    }
+
+    /// Whether objects are stored in another API's form (`events.k8s.io` events).
+    pub fn converts(&self) -> bool {
+        self.group == "events.k8s.io"
     }
 
     /// `404 NotFound` for `name` of this resource.
@@ -281,6 +289,7 @@ fn base(
         field_selectors: Vec::new(),
         schema: None,
         custom: false,
+        storage: (group.to_string(), plural.to_string()),
     }
 }
 
@@ -441,6 +450,7 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
         }),
         age(),
     ]);
+    ev2.storage = (String::new(), "events".to_string());
     ev2.field_selectors = [
         "regarding.kind",
         "regarding.namespace",
@@ -647,6 +657,7 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceInfo>, String> {
             field_selectors,
             schema,
             custom: true,
+            storage: (group.clone(), plural.clone()),
         });
     }
     Ok(out)

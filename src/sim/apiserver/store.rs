@@ -13,6 +13,7 @@ use chrono::SecondsFormat;
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
+use super::convert;
 use super::error::StatusError;
 use super::patch::{self, PatchKind};
 use super::registry::{self, Registry, ResourceInfo};
@@ -289,7 +290,7 @@ impl Store {
         let registry = Registry::builtin();
         let mut data = HashMap::new();
         for info in registry.all() {
-            data.entry((info.group.clone(), info.plural.clone()))
+            data.entry(info.storage.clone())
                 .or_insert_with(|| Res::new(1, config.watch_channel));
         }
         Self {
@@ -379,14 +380,15 @@ impl Store {
                     break;
                 }
             }
-            if !labels.matches(o) || !fields.matches(o) {
+            let view = versioned(&info, o);
+            if !labels.matches(&view) || !fields.matches(&view) {
                 continue;
             }
             if items.len() >= limit {
                 remaining += 1;
                 continue;
             }
-            items.push(versioned(&info, o));
+            items.push(view);
             last = Some(k.clone());
         }
         if remaining > 0 {
@@ -450,7 +452,8 @@ impl Store {
                 return Err(conflict(&info, name));
             }
         }
-        let new = prepare_update(&info, &old, obj, subresource);
+        let view = versioned(&info, &old);
+        let new = to_storage(&info, prepare_update(&info, &view, obj, subresource));
         inner.commit(&info, &key, Some(old), new, opts, &now, &self.config)
     }
 
@@ -483,7 +486,8 @@ impl Store {
             }
             return Err(info.not_found(name));
         };
-        let mut target = (*old).clone();
+        let view = versioned(&info, &old);
+        let mut target = (*view).clone();
         patch::apply_patch(kind, &mut target, body)?;
         let old_rv = meta_str(&old, "resourceVersion").unwrap_or("");
         match meta_str(&target, "resourceVersion") {
@@ -496,7 +500,7 @@ impl Store {
                 meta_str(&target, "name").unwrap_or("")
             )));
         }
-        let new = prepare_update(&info, &old, target, subresource);
+        let new = to_storage(&info, prepare_update(&info, &view, target, subresource));
         inner.commit(&info, &key, Some(old), new, opts, &now, &self.config)
     }
 
@@ -814,7 +818,16 @@ fn resolve(registry: &Registry, gvr: &Gvr) -> Result<Arc<ResourceInfo>, StatusEr
 }
 
 fn res_key(info: &ResourceInfo) -> Key {
-    (info.group.clone(), info.plural.clone())
+    info.storage.clone()
+}
+
+/// The object in storage form (events.k8s.io events are stored as core events).
+fn to_storage(info: &ResourceInfo, obj: Value) -> Value {
+    if info.converts() {
+        convert::events_v1_to_core(&obj)
+    } else {
+        obj
+    }
 }
 
 fn obj_key(info: &ResourceInfo, ns: Option<&str>, name: &str) -> Key {
@@ -828,6 +841,9 @@ fn obj_key(info: &ResourceInfo, ns: Option<&str>, name: &str) -> Key {
 
 /// The object as served at `info`'s version (CRDs with several versions share storage).
 fn versioned(info: &ResourceInfo, o: &Arc<Value>) -> Arc<Value> {
+    if info.converts() {
+        return Arc::new(convert::core_to_events_v1(o));
+    }
     let want = info.api_version();
     if o.get("apiVersion").and_then(Value::as_str) == Some(want.as_str()) {
         o.clone()
@@ -1023,6 +1039,7 @@ impl Inner {
         if info.group.is_empty() && info.plural == "namespaces" {
             obj["status"]["phase"] = json!("Active");
         }
+        let obj = to_storage(info, obj);
         let key = obj_key(info, ns.as_deref(), &name);
         if self.lookup(info, &key).is_some() {
             return Err(StatusError::already_exists(
@@ -1464,8 +1481,12 @@ impl Watch {
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
             };
-            let now_sel = self.selects(&ev.object);
-            let was_sel = ev.prev.as_deref().is_some_and(|p| self.selects(p));
+            let obj = versioned(&self.info, &ev.object);
+            let now_sel = self.selects(&obj);
+            let was_sel = ev
+                .prev
+                .as_ref()
+                .is_some_and(|p| self.selects(&versioned(&self.info, p)));
             let kind = match (ev.kind, was_sel, now_sel) {
                 (EventType::Deleted, true, _) | (EventType::Deleted, _, true) => EventType::Deleted,
                 (EventType::Deleted, false, false) => continue,
@@ -1475,7 +1496,7 @@ impl Watch {
                 (EventType::Modified, true, false) => EventType::Deleted,
                 _ => continue,
             };
-            return Some(Ok((kind, versioned(&self.info, &ev.object))));
+            return Some(Ok((kind, obj)));
         }
     }
 }
