@@ -441,14 +441,8 @@ fn list_response(
     if table {
         let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
         let now = store.clock().now();
-        let t = table::table(
-            info,
-            list.items.iter().map(|a| &**a),
-            now,
-            include,
-            meta,
-            true,
-        );
+        let objects = list.objects();
+        let t = table::table(info, objects.iter(), now, include, meta, true);
         return json_response(200, &t);
     }
     // Serialize item by item: no copy of the objects.
@@ -464,7 +458,7 @@ fn list_response(
         if i > 0 {
             out.push(b',');
         }
-        let _ = serde_json::to_writer(&mut out, &**item);
+        out.extend_from_slice(item);
     }
     out.extend_from_slice(b"]}");
     (
@@ -537,24 +531,32 @@ fn watch_response(
                         if tx.send(line(&bm)).await.is_err() { break; }
                     }
                 }
-                ev = watch.next() => {
+                ev = watch.next_stored() => {
                     match ev {
                         None => break,
                         Some(Err(e)) => {
                             let _ = tx.send(line(&json!({"type": "ERROR", "object": e.to_status()}))).await;
                             break;
                         }
-                        Some(Ok((kind, obj))) => {
-                            let object = if table {
+                        Some(Ok((kind, stored))) => {
+                            let bytes = if table {
+                                let obj = watch.value(&stored);
                                 let rvv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
                                 let t = table::table(&info, std::iter::once(&*obj), store.clock().now(), include,
                                     json!({"resourceVersion": rvv}), first);
                                 first = false;
-                                t
+                                line(&json!({"type": kind.as_str(), "object": t}))
                             } else {
-                                (*obj).clone()
+                                let object = watch.json(&stored);
+                                let mut b = Vec::with_capacity(object.len() + 32);
+                                b.extend_from_slice(b"{\"type\":\"");
+                                b.extend_from_slice(kind.as_str().as_bytes());
+                                b.extend_from_slice(b"\",\"object\":");
+                                b.extend_from_slice(&object);
+                                b.extend_from_slice(b"}\n");
+                                Bytes::from(b)
                             };
-                            if tx.send(line(&json!({"type": kind.as_str(), "object": object}))).await.is_err() { break; }
+                            if tx.send(bytes).await.is_err() { break; }
                         }
                     }
                 }

@@ -48,6 +48,7 @@ pub mod convert;
 pub mod discovery;
 pub mod error;
 mod http;
+pub mod object;
 pub mod patch;
 pub mod registry;
 pub mod schema;

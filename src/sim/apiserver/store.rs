@@ -15,11 +15,15 @@ use tokio::sync::broadcast;
 
 use super::convert;
 use super::error::StatusError;
+use super::object::Stored;
 use super::patch::{self, PatchKind};
 use super::registry::{self, Registry, ResourceInfo};
 use super::schema::{self, CelEngine};
-use super::selectors::{selector_object_matches, FieldSelector, LabelSelector};
+use super::selectors::{
+    selector_meta_matches, selector_object_matches, FieldSelector, LabelSelector,
+};
 use crate::clock::SharedClock;
+use axum::body::Bytes;
 
 /// A group/version/resource, e.g. `("", "v1", "pods")`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -66,14 +70,24 @@ pub struct ListOptions {
 pub struct ObjectList {
     /// The resource listed.
     pub info: Arc<ResourceInfo>,
-    /// The objects, sorted by namespace and name.
-    pub items: Vec<Arc<Value>>,
+    /// The objects as served (JSON), sorted by namespace and name.
+    pub items: Vec<Bytes>,
     /// `metadata.resourceVersion` of the list.
     pub resource_version: String,
     /// `metadata.continue`, when more pages follow.
     pub continue_token: Option<String>,
     /// `metadata.remainingItemCount`, when more pages follow.
     pub remaining: Option<usize>,
+}
+
+impl ObjectList {
+    /// The objects, parsed.
+    pub fn objects(&self) -> Vec<Value> {
+        self.items
+            .iter()
+            .map(|b| serde_json::from_slice(b).unwrap_or(Value::Null))
+            .collect()
+    }
 }
 
 /// Options shared by writes.
@@ -153,9 +167,9 @@ pub struct WatchEvent {
     /// The resourceVersion of the change.
     pub rv: u64,
     /// The object after the change (its last state for a delete).
-    pub object: Arc<Value>,
+    pub object: Arc<Stored>,
     /// The object before the change, if any (for selector transitions).
-    pub prev: Option<Arc<Value>>,
+    pub prev: Option<Arc<Stored>>,
 }
 
 /// Options of a watch.
@@ -190,7 +204,7 @@ impl Default for StoreConfig {
 type Key = (String, String);
 
 struct Res {
-    objects: BTreeMap<Key, Arc<Value>>,
+    objects: BTreeMap<Key, Arc<Stored>>,
     events: VecDeque<Arc<WatchEvent>>,
     /// A watch may start at any resourceVersion >= this one.
     oldest_watchable: u64,
@@ -338,7 +352,7 @@ impl Store {
             .data
             .get(&res_key(&info))
             .and_then(|r| r.objects.get(&key))
-            .map(|o| versioned(&info, o))
+            .map(|o| view(&info, o))
             .ok_or_else(|| info.not_found(name))
     }
 
@@ -380,15 +394,20 @@ impl Store {
                     break;
                 }
             }
-            let view = versioned(&info, o);
-            if !labels.matches(&view) || !fields.matches(&view) {
+            let selected = if info.converts() {
+                let v = view(&info, o);
+                labels.matches(&v) && fields.matches(&v)
+            } else {
+                labels.matches_meta(o.meta()) && fields.matches_stored(o)
+            };
+            if !selected {
                 continue;
             }
             if items.len() >= limit {
                 remaining += 1;
                 continue;
             }
-            items.push(view);
+            items.push(view_bytes(&info, o));
             last = Some(k.clone());
         }
         if remaining > 0 {
@@ -527,7 +546,7 @@ impl Store {
         list: &ListOptions,
         opts: &DeleteOptions,
     ) -> Result<Vec<Arc<Value>>, StatusError> {
-        let items = self.list(gvr, ns, list)?.items;
+        let items = self.list(gvr, ns, list)?.objects();
         let now = self.now();
         let mut inner = self.lock();
         let info = resolve(&inner.registry, gvr)?;
@@ -572,7 +591,7 @@ impl Store {
         match from {
             None => {
                 for o in res.objects.values() {
-                    if ns.is_none_or(|n| meta_str(o, "namespace") == Some(n)) {
+                    if ns.is_none_or(|n| o.meta_str("namespace") == Some(n)) {
                         backlog.push_back(Arc::new(WatchEvent {
                             kind: EventType::Added,
                             rv: inner.rv,
@@ -675,18 +694,7 @@ impl Store {
             pod.pointer("/status/phase").and_then(Value::as_str),
             Some("Succeeded" | "Failed")
         );
-        let ns_pods: Vec<Arc<Value>> = inner
-            .data
-            .get(&res_key(&pods))
-            .map(|r| {
-                r.objects
-                    .range((ns.to_string(), String::new())..)
-                    .take_while(|(k, _)| k.0 == ns)
-                    .map(|(_, v)| v.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let budgets: Vec<Arc<Value>> = inner
+        let budgets: Vec<Arc<Stored>> = inner
             .data
             .get(&res_key(&pdbs))
             .map(|r| {
@@ -697,15 +705,37 @@ impl Store {
                     .collect()
             })
             .unwrap_or_default();
+        // Parse only the pods some budget of the namespace selects.
+        let ns_pods: Vec<Value> = if budgets.is_empty() {
+            Vec::new()
+        } else {
+            let sels: Vec<Value> = budgets
+                .iter()
+                .filter_map(|b| b.decode().pointer("/spec/selector").cloned())
+                .collect();
+            inner
+                .data
+                .get(&res_key(&pods))
+                .map(|r| {
+                    r.objects
+                        .range((ns.to_string(), String::new())..)
+                        .take_while(|(k, _)| k.0 == ns)
+                        .filter(|(_, v)| sels.iter().any(|s| selector_meta_matches(s, v.meta())))
+                        .map(|(_, v)| v.decode())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         let mut updates = Vec::new();
         for pdb in budgets {
+            let pdb = Arc::new(pdb.decode());
             let Some(sel) = pdb.pointer("/spec/selector") else {
                 continue;
             };
             if !selector_object_matches(sel, &pod) || terminal {
                 continue;
             }
-            let matching: Vec<&Arc<Value>> = ns_pods
+            let matching: Vec<&Value> = ns_pods
                 .iter()
                 .filter(|p| selector_object_matches(sel, p))
                 .collect();
@@ -854,6 +884,20 @@ fn versioned(info: &ResourceInfo, o: &Arc<Value>) -> Arc<Value> {
     }
 }
 
+/// A stored object as served at `info`'s version.
+fn view(info: &ResourceInfo, s: &Stored) -> Arc<Value> {
+    versioned(info, &Arc::new(s.decode()))
+}
+
+/// A stored object's JSON as served at `info`'s version (no parsing when it is already in form).
+fn view_bytes(info: &ResourceInfo, s: &Stored) -> Bytes {
+    if !info.converts() && s.api_version() == info.api_version() {
+        s.json().clone()
+    } else {
+        Bytes::from(serde_json::to_vec(&*view(info, s)).unwrap_or_default())
+    }
+}
+
 /// Applies the status-subresource rules and keeps immutable metadata from `old`.
 fn prepare_update(info: &ResourceInfo, old: &Value, mut new: Value, sub: Option<&str>) -> Value {
     if sub == Some("status") {
@@ -916,11 +960,25 @@ fn spec_changed(info: &ResourceInfo, old: &Value, new: &Value) -> bool {
 }
 
 impl Inner {
+    /// The stored object at `key`, parsed (in storage form).
     fn lookup(&self, info: &ResourceInfo, key: &Key) -> Option<Arc<Value>> {
         self.data
             .get(&res_key(info))
             .and_then(|r| r.objects.get(key))
-            .cloned()
+            .map(|s| Arc::new(s.decode()))
+    }
+
+    /// Every field selector path of the resources stored with `info`.
+    fn field_paths(&self, info: &ResourceInfo) -> Vec<String> {
+        let mut paths: Vec<String> = Vec::new();
+        for i in self.registry.all().filter(|i| i.storage == info.storage) {
+            for f in &i.field_selectors {
+                if !paths.contains(f) {
+                    paths.push(f.clone());
+                }
+            }
+        }
+        paths
     }
 
     fn create(
@@ -1163,7 +1221,7 @@ impl Inner {
                     .or_insert_with(|| Res::new(rv, config.watch_channel));
             }
         }
-        self.publish(info, key, kind, obj.clone(), old, config);
+        self.publish(info, key, kind, &obj, config);
         Ok(versioned(info, &obj))
     }
 
@@ -1172,23 +1230,20 @@ impl Inner {
         info: &ResourceInfo,
         key: &Key,
         kind: EventType,
-        obj: Arc<Value>,
-        prev: Option<Arc<Value>>,
+        obj: &Value,
         config: &StoreConfig,
     ) {
         let rv = self.rv;
+        let stored = Arc::new(Stored::encode(obj, &self.field_paths(info)));
         let res = self
             .data
             .entry(res_key(info))
             .or_insert_with(|| Res::new(rv, config.watch_channel));
-        match kind {
-            EventType::Deleted => {
-                res.objects.remove(key);
-            }
-            _ => {
-                res.objects.insert(key.clone(), obj.clone());
-            }
-        }
+        let prev = match kind {
+            EventType::Deleted => res.objects.remove(key),
+            _ => res.objects.insert(key.clone(), stored.clone()),
+        };
+        let obj = stored;
         let ev = Arc::new(WatchEvent {
             kind,
             rv,
@@ -1220,9 +1275,8 @@ impl Inner {
         };
         self.rv += 1;
         meta_mut(&mut last).insert("resourceVersion".into(), json!(self.rv.to_string()));
-        let obj = Arc::new(last);
-        self.publish(info, key, EventType::Deleted, obj.clone(), prev, config);
-        obj
+        self.publish(info, key, EventType::Deleted, &last, config);
+        Arc::new(last)
     }
 
     fn delete(
@@ -1381,7 +1435,8 @@ impl Inner {
             if let Some(res) = self.data.get(&res_key(info)) {
                 for (k, o) in &res.objects {
                     let owned = o
-                        .pointer("/metadata/ownerReferences")
+                        .meta()
+                        .get("ownerReferences")
                         .and_then(Value::as_array)
                         .is_some_and(|refs| {
                             refs.iter()
@@ -1457,17 +1512,26 @@ impl Watch {
         self.backlog.is_empty() && self.rx.is_empty()
     }
 
-    fn selects(&self, o: &Value) -> bool {
-        self.ns
+    fn selects(&self, s: &Stored) -> bool {
+        if self
+            .ns
             .as_deref()
-            .is_none_or(|n| meta_str(o, "namespace") == Some(n))
-            && self.labels.matches(o)
-            && self.fields.matches(o)
+            .is_some_and(|n| s.meta_str("namespace") != Some(n))
+        {
+            return false;
+        }
+        if self.info.converts() {
+            let v = view(&self.info, s);
+            self.labels.matches(&v) && self.fields.matches(&v)
+        } else {
+            self.labels.matches_meta(s.meta()) && self.fields.matches_stored(s)
+        }
     }
 
-    /// The next event for this watcher (selector transitions become ADDED/DELETED), `Err(410)`
-    /// when the watcher fell too far behind, `None` when the store is gone.
-    pub async fn next(&mut self) -> Option<Result<(EventType, Arc<Value>), StatusError>> {
+    /// The next event as stored (selector transitions become ADDED/DELETED), `Err(410)` when
+    /// the watcher fell too far behind, `None` when the store is gone. Serve it with
+    /// [`Watch::json`] or [`Watch::value`].
+    pub async fn next_stored(&mut self) -> Option<Result<(EventType, Arc<Stored>), StatusError>> {
         loop {
             let ev = match self.backlog.pop_front() {
                 Some(e) => e,
@@ -1481,12 +1545,8 @@ impl Watch {
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
             };
-            let obj = versioned(&self.info, &ev.object);
-            let now_sel = self.selects(&obj);
-            let was_sel = ev
-                .prev
-                .as_ref()
-                .is_some_and(|p| self.selects(&versioned(&self.info, p)));
+            let now_sel = self.selects(&ev.object);
+            let was_sel = ev.prev.as_ref().is_some_and(|p| self.selects(p));
             let kind = match (ev.kind, was_sel, now_sel) {
                 (EventType::Deleted, true, _) | (EventType::Deleted, _, true) => EventType::Deleted,
                 (EventType::Deleted, false, false) => continue,
@@ -1496,8 +1556,26 @@ impl Watch {
                 (EventType::Modified, true, false) => EventType::Deleted,
                 _ => continue,
             };
-            return Some(Ok((kind, obj)));
+            return Some(Ok((kind, ev.object.clone())));
         }
+    }
+
+    /// The next event with its object parsed (see [`Watch::next_stored`]).
+    pub async fn next(&mut self) -> Option<Result<(EventType, Arc<Value>), StatusError>> {
+        match self.next_stored().await? {
+            Ok((kind, s)) => Some(Ok((kind, self.value(&s)))),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// A stored object's JSON as this watch serves it.
+    pub fn json(&self, s: &Stored) -> Bytes {
+        view_bytes(&self.info, s)
+    }
+
+    /// A stored object, parsed, as this watch serves it.
+    pub fn value(&self, s: &Stored) -> Arc<Value> {
+        view(&self.info, s)
     }
 }
 
