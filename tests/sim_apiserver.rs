@@ -885,3 +885,242 @@ async fn in_process_store_shares_versions_and_watches_with_http() {
         .unwrap();
     assert_eq!(kind, EventType::Deleted);
 }
+
+#[tokio::test]
+async fn metadata_lists_and_watches() {
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    api.create(&PostParams::default(), &cm("m", &[("big", "value")]))
+        .await
+        .unwrap();
+    let list = api.list_metadata(&ListParams::default()).await.unwrap();
+    assert_eq!(list.items.len(), 1);
+    assert_eq!(list.items[0].metadata.name.as_deref(), Some("m"));
+    let meta_api: Api<kube::core::PartialObjectMeta<ConfigMap>> =
+        Api::namespaced(api.clone().into_client(), "default");
+    let mut stream = watcher::watcher(meta_api, watcher::Config::default()).boxed();
+    loop {
+        match tokio::time::timeout(DEADLINE, stream.try_next()).await {
+            Ok(Ok(Some(Event::InitDone))) => break,
+            Ok(Ok(Some(_))) => {}
+            other => panic!("metadata watcher init failed: {other:?}"),
+        }
+    }
+    api.create(&PostParams::default(), &cm("n", &[]))
+        .await
+        .unwrap();
+    loop {
+        match tokio::time::timeout(DEADLINE, stream.try_next()).await {
+            Ok(Ok(Some(Event::Apply(m)))) => {
+                assert_eq!(m.metadata.name.as_deref(), Some("n"));
+                break;
+            }
+            Ok(Ok(Some(_))) => {}
+            other => panic!("metadata watcher failed: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn label_selected_watch_sees_objects_enter_and_leave() {
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let rv = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut stream = api
+        .watch(&WatchParams::default().labels("team=a").timeout(30), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let mut c = cm("x", &[]);
+    c.metadata.labels = Some(BTreeMap::from([("team".into(), "a".into())]));
+    api.create(&PostParams::default(), &c).await.unwrap();
+    let label = |v: &str| Patch::Merge(json!({"metadata": {"labels": {"team": v}}}));
+    api.patch("x", &PatchParams::default(), &label("b"))
+        .await
+        .unwrap();
+    api.patch("x", &PatchParams::default(), &label("a"))
+        .await
+        .unwrap();
+    api.create(&PostParams::default(), &cm("unlabelled", &[]))
+        .await
+        .unwrap();
+    api.delete("x", &DeleteParams::default()).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let ev = tokio::time::timeout(DEADLINE, stream.next())
+            .await
+            .expect("event before the deadline")
+            .expect("stream open")
+            .expect("event ok");
+        match ev {
+            WatchEvent::Added(o) => seen.push(format!("added {}", o.metadata.name.unwrap())),
+            WatchEvent::Modified(o) => seen.push(format!("modified {}", o.metadata.name.unwrap())),
+            WatchEvent::Deleted(o) => seen.push(format!("deleted {}", o.metadata.name.unwrap())),
+            WatchEvent::Bookmark(_) => {}
+            WatchEvent::Error(e) => panic!("watch error {e:?}"),
+        }
+    }
+    assert_eq!(seen, ["added x", "deleted x", "added x", "deleted x"]);
+}
+
+#[tokio::test]
+async fn watches_send_bookmarks_and_end_at_their_timeout() {
+    let config = ApiServerConfig {
+        bookmark_interval: Duration::from_millis(50),
+        ..ApiServerConfig::default()
+    };
+    let (_server, client) = start_with(config).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let created = api
+        .create(&PostParams::default(), &cm("b", &[]))
+        .await
+        .unwrap();
+    let mut stream = api
+        .watch(&WatchParams::default().timeout(1), &rv_of(&created))
+        .await
+        .unwrap()
+        .boxed();
+    let mut bookmark = None;
+    loop {
+        let next = tokio::time::timeout(DEADLINE, stream.next())
+            .await
+            .expect("the watch ends by itself after timeoutSeconds");
+        match next {
+            Some(Ok(WatchEvent::Bookmark(b))) => bookmark = Some(b.metadata.resource_version),
+            Some(other) => panic!("unexpected {other:?}"),
+            None => break,
+        }
+    }
+    let bookmark = bookmark.expect("a bookmark within a second");
+    assert!(bookmark.parse::<u64>().unwrap() >= rv_of(&created).parse::<u64>().unwrap());
+}
+
+#[tokio::test]
+async fn namespace_deletion_removes_its_objects_and_dry_run_stores_nothing() {
+    let (_server, client) = start().await;
+    let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let ns: k8s_openapi::api::core::v1::Namespace =
+        serde_json::from_value(json!({"metadata": {"name": "team"}})).unwrap();
+    let dry = nss
+        .create(
+            &PostParams {
+                dry_run: true,
+                field_manager: None,
+            },
+            &ns,
+        )
+        .await
+        .unwrap();
+    assert_eq!(dry.metadata.name.as_deref(), Some("team"));
+    assert_eq!(api_status(nss.get("team").await.unwrap_err()).code, 404);
+    nss.create(&PostParams::default(), &ns).await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "team");
+    api.create(&PostParams::default(), &cm("inside", &[]))
+        .await
+        .unwrap();
+    nss.delete("team", &DeleteParams::default()).await.unwrap();
+    assert_eq!(api_status(api.get("inside").await.unwrap_err()).code, 404);
+    let other: Api<ConfigMap> = Api::namespaced(client, "default");
+    assert!(other
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
+#[tokio::test]
+async fn dependents_of_a_finalized_owner_go_when_it_goes() {
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut owner = cm("owner", &[]);
+    owner.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    let owner = api.create(&PostParams::default(), &owner).await.unwrap();
+    let dep: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "dep",
+        "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner.metadata.uid.unwrap()}]}}))
+    .unwrap();
+    api.create(&PostParams::default(), &dep).await.unwrap();
+    api.delete("owner", &DeleteParams::default()).await.unwrap();
+    assert!(
+        api.get("dep").await.is_ok(),
+        "dependents wait for the owner to be gone"
+    );
+    api.patch(
+        "owner",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(api_status(api.get("owner").await.unwrap_err()).code, 404);
+    assert_eq!(api_status(api.get("dep").await.unwrap_err()).code, 404);
+}
+
+#[tokio::test]
+async fn a_kube_runtime_controller_reconciles_against_the_sim() {
+    use kube::runtime::controller::{Action, Controller};
+    use std::sync::Arc;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reconcile failed: {0}")]
+    struct ReconcileError(#[from] kube::Error);
+
+    async fn reconcile(
+        obj: Arc<ConfigMap>,
+        api: Arc<Api<ConfigMap>>,
+    ) -> Result<Action, ReconcileError> {
+        let name = obj.metadata.name.clone().unwrap_or_default();
+        let done = obj
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key("reconciled"));
+        if !done {
+            api.patch(
+                &name,
+                &PatchParams::apply("sim-controller"),
+                &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": name, "annotations": {"reconciled": "yes"}}})),
+            )
+            .await?;
+        }
+        Ok(Action::await_change())
+    }
+    fn error_policy(_: Arc<ConfigMap>, _: &ReconcileError, _: Arc<Api<ConfigMap>>) -> Action {
+        Action::requeue(Duration::from_millis(100))
+    }
+
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let controller = Controller::new(api.clone(), watcher::Config::default())
+        .run(reconcile, error_policy, Arc::new(api.clone()))
+        .for_each(|_| async {});
+    let handle = tokio::spawn(controller);
+    api.create(&PostParams::default(), &cm("target", &[]))
+        .await
+        .unwrap();
+    let mut watch = watcher::watcher(api.clone(), watcher::Config::default()).boxed();
+    loop {
+        let ev = tokio::time::timeout(DEADLINE, watch.try_next())
+            .await
+            .expect("the controller annotates before the deadline")
+            .expect("watch ok")
+            .expect("stream open");
+        if let Event::Apply(o) | Event::InitApply(o) = ev {
+            let annotated = o
+                .metadata
+                .annotations
+                .is_some_and(|a| a.get("reconciled").map(String::as_str) == Some("yes"));
+            if o.metadata.name.as_deref() == Some("target") && annotated {
+                break;
+            }
+        }
+    }
+    handle.abort();
+}

@@ -178,6 +178,25 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, StatusError> {
     }
 }
 
+/// `Accept: application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1` (kube-rs metadata
+/// watchers): objects are answered as their metadata only.
+fn wants_metadata(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=PartialObjectMetadata"))
+}
+
+fn partial(obj: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or(json!({}))})
+}
+
+fn partial_bytes(json_bytes: &[u8]) -> Vec<u8> {
+    let v: Value = serde_json::from_slice(json_bytes).unwrap_or(Value::Null);
+    serde_json::to_vec(&partial(&v)).unwrap_or_default()
+}
+
 fn wants_table(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
@@ -235,13 +254,14 @@ async fn serve(
         }
     };
     let table = wants_table(headers);
+    let metadata_only = !table && wants_metadata(headers);
     match (method.as_str(), t.name) {
         ("GET", None) => {
             if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                return watch_response(st, &info, t, q, table);
+                return watch_response(st, &info, t, q, table, metadata_only);
             }
             let list = store.list(&t.gvr, t.ns, &list_options(q)?)?;
-            Ok(list_response(store, &info, list, q, table))
+            Ok(list_response(store, &info, list, q, table, metadata_only))
         }
         ("GET", Some(name)) => {
             let obj = store.get(&t.gvr, t.ns, name)?;
@@ -257,6 +277,9 @@ async fn serve(
                     true,
                 );
                 return Ok(json_response(200, &tbl));
+            }
+            if metadata_only {
+                return Ok(json_response(200, &partial(&obj)));
             }
             Ok(json_response(200, &obj))
         }
@@ -430,6 +453,7 @@ fn list_response(
     list: ObjectList,
     q: &HashMap<String, String>,
     table: bool,
+    metadata_only: bool,
 ) -> Response {
     let mut meta = json!({"resourceVersion": list.resource_version});
     if let Some(c) = &list.continue_token {
@@ -448,9 +472,13 @@ fn list_response(
     // Serialize item by item: no copy of the objects.
     let mut out = Vec::with_capacity(256 + list.items.len() * 1024);
     out.extend_from_slice(b"{\"kind\":");
-    let _ = serde_json::to_writer(&mut out, &info.list_kind);
-    out.extend_from_slice(b",\"apiVersion\":");
-    let _ = serde_json::to_writer(&mut out, &info.api_version());
+    if metadata_only {
+        out.extend_from_slice(b"\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\"");
+    } else {
+        let _ = serde_json::to_writer(&mut out, &info.list_kind);
+        out.extend_from_slice(b",\"apiVersion\":");
+        let _ = serde_json::to_writer(&mut out, &info.api_version());
+    }
     out.extend_from_slice(b",\"metadata\":");
     let _ = serde_json::to_writer(&mut out, &meta);
     out.extend_from_slice(b",\"items\":[");
@@ -458,7 +486,11 @@ fn list_response(
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(item);
+        if metadata_only {
+            out.extend_from_slice(&partial_bytes(item));
+        } else {
+            out.extend_from_slice(item);
+        }
     }
     out.extend_from_slice(b"]}");
     (
@@ -475,6 +507,7 @@ fn watch_response(
     t: &Target<'_>,
     q: &HashMap<String, String>,
     table: bool,
+    metadata_only: bool,
 ) -> Result<Response, StatusError> {
     let opts = WatchOptions {
         resource_version: q.get("resourceVersion").cloned(),
@@ -526,7 +559,12 @@ fn watch_response(
                     let rv = store.current_rv();
                     if watch.idle() {
                         let kind = info.kind.clone();
-                        let bm = json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": info.api_version(),
+                        let (kind, api_version) = if metadata_only {
+                            ("PartialObjectMetadata".to_string(), "meta.k8s.io/v1".to_string())
+                        } else {
+                            (kind, info.api_version())
+                        };
+                        let bm = json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version,
                             "metadata": {"resourceVersion": rv.to_string(), "annotations": {"k8s.io/initial-events-end": "true"}}}});
                         if tx.send(line(&bm)).await.is_err() { break; }
                     }
@@ -547,7 +585,10 @@ fn watch_response(
                                 first = false;
                                 line(&json!({"type": kind.as_str(), "object": t}))
                             } else {
-                                let object = watch.json(&stored);
+                                let mut object = watch.json(&stored);
+                                if metadata_only {
+                                    object = Bytes::from(partial_bytes(&object));
+                                }
                                 let mut b = Vec::with_capacity(object.len() + 32);
                                 b.extend_from_slice(b"{\"type\":\"");
                                 b.extend_from_slice(kind.as_str().as_bytes());
