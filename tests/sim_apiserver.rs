@@ -1124,3 +1124,51 @@ async fn a_kube_runtime_controller_reconciles_against_the_sim() {
     }
     handle.abort();
 }
+
+#[tokio::test]
+async fn bound_pods_are_deleted_gracefully_when_configured() {
+    let config = ApiServerConfig {
+        store: StoreConfig {
+            graceful_pod_deletion: true,
+            ..StoreConfig::default()
+        },
+        ..ApiServerConfig::default()
+    };
+    let (_server, client) = start_with(config).await;
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    for (name, node) in [("bound", Some("n1")), ("pending", None)] {
+        let p: Pod = serde_json::from_value(json!({"metadata": {"name": name},
+            "spec": {"nodeName": node, "terminationGracePeriodSeconds": 20, "containers": [{"name": "c", "image": "i"}]}}))
+        .unwrap();
+        pods.create(&PostParams::default(), &p).await.unwrap();
+    }
+    // An unbound pod goes at once.
+    assert!(pods
+        .delete("pending", &DeleteParams::default())
+        .await
+        .unwrap()
+        .is_right());
+    // A bound pod gets a deletionTimestamp and waits for its kubelet.
+    let terminating = pods
+        .delete("bound", &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .expect("a bound pod stays while it terminates");
+    assert_eq!(terminating.metadata.deletion_grace_period_seconds, Some(20));
+    assert!(terminating.metadata.deletion_timestamp.is_some());
+    // The kubelet still reports status meanwhile.
+    pods.patch_status(
+        "bound",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"phase": "Running"}})),
+    )
+    .await
+    .unwrap();
+    assert!(pods.get("bound").await.is_ok());
+    // The kubelet's final delete with grace period 0 removes it.
+    pods.delete("bound", &DeleteParams::default().grace_period(0))
+        .await
+        .unwrap();
+    assert_eq!(api_status(pods.get("bound").await.unwrap_err()).code, 404);
+}

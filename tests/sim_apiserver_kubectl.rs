@@ -662,3 +662,132 @@ async fn recorder_events_show_in_describe() {
     );
     env.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn cordon_and_drain_evict_pods_from_a_node() {
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    let client = env.server.client().expect("client");
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
+    let node = serde_json::from_value(json!({"metadata": {"name": "n1"},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]}}))
+    .expect("node json");
+    nodes
+        .create(&PostParams::default(), &node)
+        .await
+        .expect("node");
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), "default");
+    for name in ["p1", "p2"] {
+        let pod = serde_json::from_value(json!({"metadata": {"name": name},
+            "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "i"}]}}))
+        .expect("pod json");
+        pods.create(&PostParams::default(), &pod)
+            .await
+            .expect("pod");
+    }
+    let out = env.ok(&["cordon", "n1"]).await;
+    assert_eq!(out.trim(), "node/n1 cordoned");
+    let out = env.ok(&["get", "nodes"]).await;
+    assert_eq!(rows(&out)[0][1], "Ready,SchedulingDisabled");
+    let out = env
+        .run(&[
+            "drain",
+            "n1",
+            "--force",
+            "--ignore-daemonsets",
+            "--timeout=15s",
+        ])
+        .await;
+    assert!(out.ok, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("pod/p1 evicted") && out.stdout.contains("node/n1 drained"),
+        "{}",
+        out.stdout
+    );
+    let left = pods
+        .list(&kube::api::ListParams::default().fields("spec.nodeName=n1"))
+        .await
+        .expect("list");
+    assert!(left.items.is_empty());
+    let out = env.ok(&["uncordon", "n1"]).await;
+    assert_eq!(out.trim(), "node/n1 uncordoned");
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn edit_explain_and_crd_removal() {
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    env.install_crds().await;
+    env.ok(&["apply", "-f", &fixture("nodegroup.yaml")]).await;
+    // kubectl edit with a scripted editor that raises maxNodes.
+    let editor = env.dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/maxNodes: 5/maxNodes: 12/' \"$1\"\n",
+    )
+    .expect("editor");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let mut cmd = env.command(&["edit", "ng", "workers", "-n", "kube-system"]);
+    cmd.env("KUBE_EDITOR", &editor)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = tokio::time::timeout(DEADLINE, cmd.output())
+        .await
+        .expect("edit finishes")
+        .expect("edit output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.trim(),
+        "nodegroup.autoscaler.vpsie.com/workers edited"
+    );
+    let out = env
+        .ok(&[
+            "get",
+            "ng",
+            "workers",
+            "-n",
+            "kube-system",
+            "-o",
+            "jsonpath={.spec.maxNodes} {.metadata.generation}",
+        ])
+        .await;
+    assert_eq!(out, "12 2");
+
+    let out = env.ok(&["explain", "nodegroups.spec.minNodes"]).await;
+    assert!(
+        out.contains("KIND:       NodeGroup") && out.contains("minNodes"),
+        "{out}"
+    );
+
+    let out = env.ok(&["delete", "-f", &fixture("crds.yaml")]).await;
+    assert!(
+        out.contains("customresourcedefinition.apiextensions.k8s.io \"nodegroups.autoscaler.vpsie.com\" deleted"),
+        "{out}"
+    );
+    let out = env
+        .run(&[
+            "get",
+            "--raw",
+            "/apis/autoscaler.vpsie.com/v1alpha1/namespaces/kube-system/nodegroups",
+        ])
+        .await;
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("NotFound") || out.stderr.contains("not found"),
+        "{}",
+        out.stderr
+    );
+    env.server.shutdown().await;
+}

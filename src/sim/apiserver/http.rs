@@ -440,6 +440,10 @@ fn delete_options(
             .and_then(|b| b.pointer("/preconditions/resourceVersion"))
             .and_then(Value::as_str)
             .map(str::to_string),
+        grace_period_seconds: body
+            .and_then(|b| b.get("gracePeriodSeconds"))
+            .and_then(Value::as_i64)
+            .or_else(|| q.get("gracePeriodSeconds").and_then(|g| g.parse().ok())),
         precondition_uid: body
             .and_then(|b| b.pointer("/preconditions/uid"))
             .and_then(Value::as_str)

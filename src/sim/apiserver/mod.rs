@@ -31,7 +31,13 @@
 //!   namespace content, CRD objects), deletecollection, `dryRun=All`.
 //! - Status subresource: spec changes bump generation; status writes through the main resource
 //!   are ignored, and non-status changes through `/status` are ignored.
-//! - Tables for `kubectl get` (builtin columns, CRD additionalPrinterColumns, watch tables).
+//! - Tables for `kubectl get` (builtin columns, CRD additionalPrinterColumns, watch tables);
+//!   `PartialObjectMetadata` answers for metadata-only clients (kube-rs metadata watchers).
+//! - Pods: `binding` (409 when bound), `eviction` (429 when a PodDisruptionBudget allows no
+//!   disruption, else delete + budget status), optional graceful deletion of bound pods
+//!   ([`StoreConfig::graceful_pod_deletion`]). `kubectl cordon`/`drain`/`uncordon` work.
+//! - Storage: one serialized JSON per object plus its parsed metadata and selectable-field
+//!   values; lists and watches copy bytes (30,000 pods list in well under a second).
 //! - CRD schemas: defaulting, pruning (strict field validation answers 400), type/enum/min/max/
 //!   length/items/required checks and `x-kubernetes-validations` CEL (kube-cel), as 422 Invalid
 //!   whose causes name the fields.
@@ -39,7 +45,9 @@
 //! # Not done
 //! - No managedFields / field-manager-aware apply (apply merges; removed fields stay).
 //! - No protobuf, no aggregated discovery, no `/openapi/v2`, no admission webhooks, no RBAC.
-//! - Pod deletion is immediate (no kubelet grace period) unless the pod has finalizers.
+//! - Pod deletion is immediate unless the pod has finalizers or graceful pod deletion is on.
+//! - List `resourceVersion`/`resourceVersionMatch` are ignored (lists are always current);
+//!   no streaming lists (`sendInitialEvents`); `continue` pages read live data (keyed by name).
 //! - No conversion between CRD versions (objects are served with the requested apiVersion).
 //! - Watch timeouts and bookmarks follow real time, not the simulated clock; timestamps follow
 //!   the clock.

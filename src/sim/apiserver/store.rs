@@ -126,6 +126,8 @@ pub struct DeleteOptions {
     pub precondition_rv: Option<String>,
     /// `preconditions.uid`.
     pub precondition_uid: Option<String>,
+    /// `gracePeriodSeconds` (pods with graceful deletion; 0 = now).
+    pub grace_period_seconds: Option<i64>,
 }
 
 /// What a delete did.
@@ -190,6 +192,10 @@ pub struct StoreConfig {
     pub watch_window: usize,
     /// Capacity of each live watch channel; a watcher that falls further behind gets 410 Gone.
     pub watch_channel: usize,
+    /// Pods bound to a node are deleted gracefully, as on a real cluster: a delete sets
+    /// `deletionTimestamp` (now + grace period) and the pod stays until a delete with
+    /// `gracePeriodSeconds=0` (the simulated kubelet's). Off by default: deletes are immediate.
+    pub graceful_pod_deletion: bool,
 }
 
 impl Default for StoreConfig {
@@ -197,6 +203,7 @@ impl Default for StoreConfig {
         Self {
             watch_window: 10_000,
             watch_channel: 8_192,
+            graceful_pod_deletion: false,
         }
     }
 }
@@ -1183,7 +1190,15 @@ impl Inner {
             if **old == new {
                 return Ok(versioned(info, old));
             }
-            if new.pointer("/metadata/deletionTimestamp").is_some() && finalizers_of(&new) == 0 {
+            let grace_over = new
+                .pointer("/metadata/deletionGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                == 0;
+            if new.pointer("/metadata/deletionTimestamp").is_some()
+                && finalizers_of(&new) == 0
+                && grace_over
+            {
                 if opts.dry_run {
                     return Ok(Arc::new(new));
                 }
@@ -1321,8 +1336,60 @@ impl Inner {
             Propagation::Foreground => self.delete_dependents(&uid, now, config),
             Propagation::Background => {}
         }
+        let bound_pod = config.graceful_pod_deletion
+            && info.group.is_empty()
+            && info.plural == "pods"
+            && old
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .is_some_and(|n| !n.is_empty())
+            && !matches!(
+                old.pointer("/status/phase").and_then(Value::as_str),
+                Some("Succeeded" | "Failed")
+            );
+        let grace = opts
+            .grace_period_seconds
+            .or_else(|| {
+                old.pointer("/spec/terminationGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+            })
+            .unwrap_or(30);
+        if bound_pod && grace > 0 {
+            let current = old
+                .pointer("/metadata/deletionGracePeriodSeconds")
+                .and_then(Value::as_i64);
+            if old.pointer("/metadata/deletionTimestamp").is_some()
+                && current.is_some_and(|c| c <= grace)
+            {
+                return Ok(DeleteOutcome::Pending(versioned(info, &old)));
+            }
+            let at = chrono::DateTime::parse_from_rfc3339(now)
+                .map(|t| t + chrono::Duration::seconds(grace))
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+                .unwrap_or_else(|_| now.to_string());
+            let mut new = (*old).clone();
+            let m = meta_mut(&mut new);
+            m.insert("deletionTimestamp".into(), json!(at));
+            m.insert("deletionGracePeriodSeconds".into(), json!(grace));
+            let obj = self.commit(
+                info,
+                &key,
+                Some(old),
+                new,
+                &WriteOptions::default(),
+                now,
+                config,
+            )?;
+            return Ok(DeleteOutcome::Pending(obj));
+        }
         if finalizers_of(&old) > 0 {
-            if old.pointer("/metadata/deletionTimestamp").is_some() {
+            if old.pointer("/metadata/deletionTimestamp").is_some()
+                && old
+                    .pointer("/metadata/deletionGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+                    == 0
+            {
                 return Ok(DeleteOutcome::Pending(versioned(info, &old)));
             }
             let mut new = (*old).clone();
