@@ -1172,3 +1172,101 @@ async fn bound_pods_are_deleted_gracefully_when_configured() {
         .unwrap();
     assert_eq!(api_status(pods.get("bound").await.unwrap_err()).code, 404);
 }
+
+#[tokio::test]
+async fn invalid_names_are_refused() {
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let s = api_status(
+        api.create(&PostParams::default(), &cm("Bad_Name", &[]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(s.code, 422);
+    assert!(
+        s.message.starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"),
+        "{}",
+        s.message
+    );
+    assert!(api
+        .create(&PostParams::default(), &cm("ok.name-1", &[]))
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn concurrent_writers_serialise_through_conflicts() {
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    api.create(&PostParams::default(), &cm("counter", &[("n", "0")]))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let api = api.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conflicts = 0u32;
+            for _ in 0..10 {
+                loop {
+                    let mut c = api.get("counter").await.unwrap();
+                    let n: u64 = c.data.as_ref().unwrap()["n"].parse().unwrap();
+                    c.data = Some(BTreeMap::from([("n".to_string(), (n + 1).to_string())]));
+                    match api.replace("counter", &PostParams::default(), &c).await {
+                        Ok(_) => break,
+                        Err(kube::Error::Api(s)) if s.code == 409 => conflicts += 1,
+                        Err(e) => panic!("unexpected {e:?}"),
+                    }
+                }
+            }
+            conflicts
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let n = api.get("counter").await.unwrap().data.unwrap()["n"].clone();
+    assert_eq!(n, "80", "every increment landed exactly once");
+}
+
+#[tokio::test]
+async fn status_server_side_apply_through_the_subresource() {
+    let (_server, client) = start().await;
+    install_crds(&client).await;
+    let api = ng_api(&client, "kube-system");
+    api.create(&PostParams::default(), &nodegroup("ssa", 1, 3))
+        .await
+        .unwrap();
+    let status = json!({"apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
+        "metadata": {"name": "ssa"}, "status": {"currentNodes": 1, "observedGeneration": 1,
+        "conditions": [{"type": "Ready", "status": "True", "reason": "Scaled"}]}});
+    let pp = PatchParams::apply("vpsie-autoscaler").force();
+    let first = api
+        .patch_status("ssa", &pp, &Patch::Apply(&status))
+        .await
+        .unwrap();
+    assert_eq!(first.data["status"]["currentNodes"], json!(1));
+    assert_eq!(first.metadata.generation, Some(1));
+    let again = api
+        .patch_status("ssa", &pp, &Patch::Apply(&status))
+        .await
+        .unwrap();
+    assert_eq!(
+        rv_of(&first),
+        rv_of(&again),
+        "same status applied twice is a no-op"
+    );
+    // Conditions merge by type.
+    let more = json!({"apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
+        "metadata": {"name": "ssa"}, "status": {"conditions": [{"type": "Scaling", "status": "False"}]}});
+    let merged = api
+        .patch_status("ssa", &pp, &Patch::Apply(&more))
+        .await
+        .unwrap();
+    let types: Vec<&str> = merged.data["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["Ready", "Scaling"]);
+}

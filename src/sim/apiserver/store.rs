@@ -794,6 +794,28 @@ impl Store {
     }
 }
 
+/// Why `name` is not a valid object name, like the real server: namespaces need an RFC 1123
+/// label, everything else an RFC 1123 subdomain.
+pub fn invalid_name(info: &ResourceInfo, name: &str) -> Option<String> {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if info.group.is_empty() && info.plural == "namespaces" {
+        if name.len() > 63 || !label_ok(name) {
+            return Some("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')".into());
+        }
+        return None;
+    }
+    if name.len() > 253 || !name.split('.').all(label_ok) {
+        return Some("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".into());
+    }
+    None
+}
+
 fn pod_healthy(p: &Value) -> bool {
     if p.pointer("/metadata/deletionTimestamp").is_some() {
         return false;
@@ -1080,6 +1102,18 @@ impl Inner {
                 }
             },
         };
+        if let Some(detail) = invalid_name(info, &name) {
+            return Err(StatusError::invalid(
+                &info.kind,
+                &info.group,
+                &name,
+                vec![super::error::FieldCause::invalid(
+                    "metadata.name",
+                    Some(json!(name)),
+                    detail,
+                )],
+            ));
+        }
         m.insert("name".into(), json!(name));
         m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         m.insert("creationTimestamp".into(), json!(now));
