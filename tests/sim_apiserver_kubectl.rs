@@ -791,3 +791,63 @@ async fn edit_explain_and_crd_removal() {
     );
     env.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn imperative_creates_send_protobuf_and_work() {
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    assert_eq!(
+        env.ok(&["create", "namespace", "team-a"]).await.trim(),
+        "namespace/team-a created"
+    );
+    assert_eq!(
+        env.ok(&[
+            "create",
+            "configmap",
+            "settings",
+            "--from-literal=mode=fast",
+            "-n",
+            "team-a"
+        ])
+        .await
+        .trim(),
+        "configmap/settings created"
+    );
+    assert_eq!(
+        env.ok(&[
+            "create",
+            "secret",
+            "generic",
+            "vpsie-secret",
+            "--from-literal=clientId=a",
+            "--from-literal=clientSecret=b",
+            "-n",
+            "team-a"
+        ])
+        .await
+        .trim(),
+        "secret/vpsie-secret created"
+    );
+    let client = env.server.client().expect("client");
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), "team-a");
+    let data = secrets
+        .get("vpsie-secret")
+        .await
+        .expect("secret")
+        .data
+        .expect("data");
+    assert_eq!(data["clientSecret"].0, b"b");
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client, "team-a");
+    let cm = cms.get("settings").await.expect("configmap");
+    assert_eq!(cm.data.expect("data")["mode"], "fast");
+    let out = env.run(&["create", "namespace", "Not_Valid"]).await;
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("a lowercase RFC 1123 label"),
+        "{}",
+        out.stderr
+    );
+    env.server.shutdown().await;
+}

@@ -164,11 +164,7 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, StatusError> {
         serde_yaml::from_slice(body)
             .map_err(|e| StatusError::bad_request(format!("error decoding YAML body: {e}")))
     } else if ct.contains("protobuf") {
-        Err(StatusError::new(
-            415,
-            "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct})"),
-        ))
+        super::protobuf::decode(body)
     } else {
         serde_json::from_slice(body).map_err(|e| {
             StatusError::bad_request(format!(

@@ -44,7 +44,10 @@
 //!
 //! # Not done
 //! - No managedFields / field-manager-aware apply (apply merges; removed fields stay).
-//! - No protobuf, no aggregated discovery, no `/openapi/v2`, no admission webhooks, no RBAC.
+//! - Protobuf request bodies only for ConfigMap, Secret, Namespace and ServiceAccount (what
+//!   `kubectl create namespace|configmap|secret|serviceaccount` send); other kinds answer 415
+//!   (e.g. `kubectl create deployment`). Answers are always JSON. No aggregated discovery, no
+//!   `/openapi/v2`, no admission webhooks, no RBAC, no scale subresource.
 //! - Pod deletion is immediate unless the pod has finalizers or graceful pod deletion is on.
 //! - List `resourceVersion`/`resourceVersionMatch` are ignored (lists are always current);
 //!   no streaming lists (`sendInitialEvents`); `continue` pages read live data (keyed by name).
@@ -58,6 +61,7 @@ pub mod error;
 mod http;
 pub mod object;
 pub mod patch;
+pub mod protobuf;
 pub mod registry;
 pub mod schema;
 pub mod selectors;
