@@ -1270,3 +1270,125 @@ async fn status_server_side_apply_through_the_subresource() {
         .collect();
     assert_eq!(types, ["Ready", "Scaling"]);
 }
+
+#[tokio::test]
+async fn errors_are_status_objects_over_http() {
+    let (server, _client) = start().await;
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", server.url())).send();
+    let r = get("/api/v1/namespaces/default/configmaps/missing")
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "configmaps \"missing\" not found", "reason": "NotFound",
+            "details": {"name": "missing", "group": "", "kind": "configmaps"}, "code": 404})
+    );
+    let r = get("/apis/nothing.example.com/v1/things").await.unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["reason"], "NotFound");
+    let r = http
+        .put(format!(
+            "{}/api/v1/namespaces/default/configmaps",
+            server.url()
+        ))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["reason"], "MethodNotAllowed");
+    let r = http
+        .post(format!(
+            "{}/api/v1/namespaces/default/configmaps",
+            server.url()
+        ))
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["reason"], "BadRequest");
+    let r = http
+        .patch(format!(
+            "{}/api/v1/namespaces/default/configmaps/x",
+            server.url()
+        ))
+        .header("Content-Type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    // Discovery lists subresources as separate entries without short names.
+    let doc: Value = get("/api/v1").await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    for want in [
+        "pods",
+        "pods/status",
+        "pods/binding",
+        "pods/eviction",
+        "nodes/status",
+        "namespaces",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    let status_entry = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "pods/status")
+        .unwrap();
+    assert!(status_entry.get("shortNames").is_none());
+}
+
+#[tokio::test]
+async fn crd_versions_share_storage() {
+    let (_server, client) = start().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Cluster",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "versions": [
+                {"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}},
+                {"name": "v1beta1", "served": true, "storage": false, "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}
+            ]}}))
+    .unwrap();
+    let created = crds.create(&PostParams::default(), &crd).await.unwrap();
+    let conditions = created.status.unwrap().conditions.unwrap();
+    assert!(conditions
+        .iter()
+        .any(|c| c.type_ == "Established" && c.status == "True"));
+    let api_for = |v: &str| {
+        let gvk = GroupVersionKind::gvk("example.com", v, "Widget");
+        Api::<DynamicObject>::all_with(
+            client.clone(),
+            &ApiResource::from_gvk_with_plural(&gvk, "widgets"),
+        )
+    };
+    let w: DynamicObject =
+        serde_json::from_value(json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w1"}, "spec": {"size": 3}}))
+        .unwrap();
+    api_for("v1")
+        .create(&PostParams::default(), &w)
+        .await
+        .unwrap();
+    let old = api_for("v1beta1").get("w1").await.unwrap();
+    assert_eq!(old.types.unwrap().api_version, "example.com/v1beta1");
+    assert_eq!(old.data["spec"]["size"], json!(3));
+}
