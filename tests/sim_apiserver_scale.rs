@@ -21,6 +21,15 @@ async fn thirty_thousand_pods_list_fast() {
         .expect("server");
     let store = server.store();
     let opts = WriteOptions::default();
+    store
+        .create(
+            &Gvr::core("namespaces"),
+            None,
+            json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "load"}}),
+            &opts,
+        )
+        .expect("namespace");
     let t = Instant::now();
     for n in 0..1000 {
         store
@@ -31,7 +40,7 @@ async fn thirty_thousand_pods_list_fast() {
     }
     for p in 0..30_000 {
         store
-            .create(&Gvr::core("pods"), Some("default"), json!({"apiVersion": "v1", "kind": "Pod",
+            .create(&Gvr::core("pods"), Some("load"), json!({"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": format!("pod-{p:05}"), "labels": {"app": format!("app-{}", p % 50)}},
                 "spec": {"nodeName": format!("node-{:04}", p % 1000), "containers": [{"name": "main", "image": "registry.example/app:1.0",
                     "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]},
@@ -87,4 +96,19 @@ async fn thirty_thousand_pods_list_fast() {
         t.elapsed()
     );
     assert_eq!(on_node.items.len(), 30);
+
+    // Deleting the namespace removes its 30,000 pods (owner lookups are indexed, not scanned).
+    let t = Instant::now();
+    store
+        .delete(&Gvr::core("namespaces"), None, "load", &Default::default())
+        .expect("namespace deleted");
+    let took = t.elapsed();
+    eprintln!("deleted a namespace of 30,000 pods in {took:?}");
+    assert!(took.as_secs() < 20, "namespace deletion took {took:?}");
+    assert!(pods
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .is_empty());
 }

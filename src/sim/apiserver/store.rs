@@ -6,7 +6,7 @@
 //! resource; a list only clones `Arc`s. Writes take one short lock, bump the resourceVersion, and
 //! publish the event to a per-resource broadcast channel, so watchers see every change in order.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::SecondsFormat;
@@ -234,6 +234,17 @@ struct Inner {
     registry: Registry,
     data: HashMap<Key, Res>,
     cel: CelEngine,
+    /// Owner uid -> (storage, key) of every object whose ownerReferences name it.
+    owners: HashMap<String, BTreeSet<(Key, Key)>>,
+}
+
+fn owner_uids(s: &Stored) -> impl Iterator<Item = &str> {
+    s.meta()
+        .get("ownerReferences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("uid").and_then(Value::as_str))
 }
 
 /// The store. Cheap to share (`Arc<Store>`).
@@ -320,6 +331,7 @@ impl Store {
                 registry,
                 data,
                 cel: CelEngine::default(),
+                owners: HashMap::new(),
             }),
             clock,
             config,
@@ -1292,6 +1304,29 @@ impl Inner {
             EventType::Deleted => res.objects.remove(key),
             _ => res.objects.insert(key.clone(), stored.clone()),
         };
+        let storage = res_key(info);
+        if let Some(p) = &prev {
+            for uid in owner_uids(p) {
+                if let Some(set) = self.owners.get_mut(uid) {
+                    set.remove(&(storage.clone(), key.clone()));
+                    if set.is_empty() {
+                        self.owners.remove(uid);
+                    }
+                }
+            }
+        }
+        if kind != EventType::Deleted {
+            for uid in owner_uids(&stored) {
+                self.owners
+                    .entry(uid.to_string())
+                    .or_default()
+                    .insert((storage.clone(), key.clone()));
+            }
+        }
+        let res = self
+            .data
+            .entry(storage)
+            .or_insert_with(|| Res::new(rv, config.watch_channel));
         let obj = stored;
         let ev = Arc::new(WatchEvent {
             kind,
@@ -1524,32 +1559,17 @@ impl Inner {
 
     /// Every (resource, key) whose ownerReferences name `uid`.
     fn dependents(&self, uid: &str) -> Vec<(Arc<ResourceInfo>, Key)> {
-        if uid.is_empty() {
+        let Some(set) = self.owners.get(uid) else {
             return Vec::new();
-        }
-        let mut out = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for info in self.registry.all() {
-            if !seen.insert(res_key(info)) {
-                continue;
-            }
-            if let Some(res) = self.data.get(&res_key(info)) {
-                for (k, o) in &res.objects {
-                    let owned = o
-                        .meta()
-                        .get("ownerReferences")
-                        .and_then(Value::as_array)
-                        .is_some_and(|refs| {
-                            refs.iter()
-                                .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid))
-                        });
-                    if owned {
-                        out.push((info.clone(), k.clone()));
-                    }
-                }
-            }
-        }
-        out
+        };
+        set.iter()
+            .filter_map(|(storage, key)| {
+                self.registry
+                    .all()
+                    .find(|i| &i.storage == storage)
+                    .map(|i| (i.clone(), key.clone()))
+            })
+            .collect()
     }
 
     fn delete_dependents(&mut self, uid: &str, now: &str, config: &StoreConfig) {
