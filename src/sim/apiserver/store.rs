@@ -1191,6 +1191,22 @@ impl Inner {
                     vec![super::error::FieldCause::invalid(field, None, detail)],
                 )
             })?;
+            let mut rule_errors = Vec::new();
+            if let Some(versions) = new.pointer("/spec/versions").and_then(Value::as_array) {
+                for (i, v) in versions.iter().enumerate() {
+                    if let Some(schema) = v.pointer("/schema/openAPIV3Schema") {
+                        rule_errors.extend(schema::crd_rule_errors(i, schema));
+                    }
+                }
+            }
+            if !rule_errors.is_empty() {
+                return Err(StatusError::invalid(
+                    &info.kind,
+                    &info.group,
+                    meta_str(&new, "name").unwrap_or(""),
+                    rule_errors,
+                ));
+            }
             if let Some(existing) = crd_infos.first() {
                 let names = &new["spec"]["names"];
                 let accepted = json!({
