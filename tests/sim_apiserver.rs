@@ -1392,3 +1392,39 @@ async fn crd_versions_share_storage() {
     assert_eq!(old.types.unwrap().api_version, "example.com/v1beta1");
     assert_eq!(old.data["spec"]["size"], json!(3));
 }
+
+#[tokio::test]
+async fn streaming_list_watchers_get_initial_events_then_changes() {
+    let (_server, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    for name in ["s1", "s2"] {
+        api.create(&PostParams::default(), &cm(name, &[]))
+            .await
+            .unwrap();
+    }
+    let mut stream =
+        watcher::watcher(api.clone(), watcher::Config::default().streaming_lists()).boxed();
+    let mut initial = Vec::new();
+    loop {
+        match tokio::time::timeout(DEADLINE, stream.try_next()).await {
+            Ok(Ok(Some(Event::InitApply(o)))) => initial.push(o.metadata.name.unwrap()),
+            Ok(Ok(Some(Event::InitDone))) => break,
+            Ok(Ok(Some(_))) => {}
+            other => panic!("streaming list failed: {other:?}"),
+        }
+    }
+    assert_eq!(initial, ["s1", "s2"]);
+    api.create(&PostParams::default(), &cm("s3", &[]))
+        .await
+        .unwrap();
+    loop {
+        match tokio::time::timeout(DEADLINE, stream.try_next()).await {
+            Ok(Ok(Some(Event::Apply(o)))) => {
+                assert_eq!(o.metadata.name.as_deref(), Some("s3"));
+                break;
+            }
+            Ok(Ok(Some(_))) => {}
+            other => panic!("streaming watch failed: {other:?}"),
+        }
+    }
+}

@@ -32,9 +32,15 @@ pub(crate) struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
+/// Largest request body accepted (the real server's limit is about 3 MiB).
+const MAX_BODY: usize = 3 * 1024 * 1024;
+
 /// The router serving everything.
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new().fallback(handle).with_state(state)
+    Router::new()
+        .fallback(handle)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
 }
 
 fn json_response(code: u16, v: &Value) -> Response {
@@ -64,9 +70,16 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
+    let query = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
+        Ok(Query(q)) => q,
+        Err(e) => {
+            return error_response(&StatusError::bad_request(format!(
+                "the query string could not be parsed: {e}: percent-encode parameter values"
+            )))
+        }
+    };
     let path = uri.path().to_string();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     tracing::debug!(%method, %uri, "sim apiserver request");
@@ -509,8 +522,15 @@ fn watch_response(
     table: bool,
     metadata_only: bool,
 ) -> Result<Response, StatusError> {
+    // Streaming lists (`sendInitialEvents=true`): current objects as ADDED, then a bookmark
+    // annotated `k8s.io/initial-events-end`.
+    let send_initial = q.get("sendInitialEvents").is_some_and(|v| v == "true");
     let opts = WatchOptions {
-        resource_version: q.get("resourceVersion").cloned(),
+        resource_version: if send_initial {
+            None
+        } else {
+            q.get("resourceVersion").cloned()
+        },
         label_selector: q.get("labelSelector").cloned(),
         field_selector: q.get("fieldSelector").cloned(),
     };
@@ -550,23 +570,39 @@ fn watch_response(
         let mut ticker = tokio::time::interval(interval);
         ticker.tick().await;
         let mut first = true;
+        let mut initial_end_pending = send_initial;
+        let bookmark = |rv: u64, initial_end: bool| {
+            let (kind, api_version) = if metadata_only {
+                (
+                    "PartialObjectMetadata".to_string(),
+                    "meta.k8s.io/v1".to_string(),
+                )
+            } else {
+                (info.kind.clone(), info.api_version())
+            };
+            let mut meta = json!({"resourceVersion": rv.to_string()});
+            if initial_end {
+                meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+            }
+            line(
+                &json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version, "metadata": meta}}),
+            )
+        };
         loop {
+            if initial_end_pending && watch.backlog_empty() {
+                initial_end_pending = false;
+                if tx.send(bookmark(watch.start_rv(), true)).await.is_err() {
+                    break;
+                }
+            }
             tokio::select! {
                 _ = &mut deadline => break,
                 _ = shutdown.changed() => break,
                 _ = tx.closed() => break,
                 _ = ticker.tick(), if bookmarks => {
                     let rv = store.current_rv();
-                    if watch.idle() {
-                        let kind = info.kind.clone();
-                        let (kind, api_version) = if metadata_only {
-                            ("PartialObjectMetadata".to_string(), "meta.k8s.io/v1".to_string())
-                        } else {
-                            (kind, info.api_version())
-                        };
-                        let bm = json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version,
-                            "metadata": {"resourceVersion": rv.to_string(), "annotations": {"k8s.io/initial-events-end": "true"}}}});
-                        if tx.send(line(&bm)).await.is_err() { break; }
+                    if watch.idle() && !initial_end_pending && tx.send(bookmark(rv, false)).await.is_err() {
+                        break;
                     }
                 }
                 ev = watch.next_stored() => {

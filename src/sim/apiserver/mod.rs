@@ -50,7 +50,8 @@
 //!   `/openapi/v2`, no admission webhooks, no RBAC, no scale subresource.
 //! - Pod deletion is immediate unless the pod has finalizers or graceful pod deletion is on.
 //! - List `resourceVersion`/`resourceVersionMatch` are ignored (lists are always current);
-//!   no streaming lists (`sendInitialEvents`); `continue` pages read live data (keyed by name).
+//!   `continue` pages read live data (keyed by name). Streaming lists (`sendInitialEvents=true`)
+//!   are served: current objects as ADDED, then an `initial-events-end` bookmark.
 //! - No conversion between CRD versions (objects are served with the requested apiVersion).
 //! - Watch timeouts and bookmarks follow real time, not the simulated clock; timestamps follow
 //!   the clock.

@@ -464,6 +464,7 @@ impl Store {
             fields,
             backlog,
             rx: res.tx.subscribe(),
+            start_rv: inner.rv,
         })
     }
 

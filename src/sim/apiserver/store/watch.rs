@@ -17,6 +17,7 @@ pub struct Watch {
     pub(super) fields: FieldSelector,
     pub(super) backlog: VecDeque<Arc<WatchEvent>>,
     pub(super) rx: broadcast::Receiver<Arc<WatchEvent>>,
+    pub(super) start_rv: u64,
 }
 
 impl std::fmt::Debug for Watch {
@@ -32,6 +33,16 @@ impl Watch {
     /// The resource watched.
     pub fn info(&self) -> &Arc<ResourceInfo> {
         &self.info
+    }
+
+    /// Whether the replayed (or synthetic ADDED) events are all handed out.
+    pub fn backlog_empty(&self) -> bool {
+        self.backlog.is_empty()
+    }
+
+    /// The store's resourceVersion when the watch started.
+    pub fn start_rv(&self) -> u64 {
+        self.start_rv
     }
 
     /// Whether every event published so far has been handed out (a bookmark is safe).
