@@ -114,7 +114,14 @@ struct Inner {
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-/// A running simulated API server. Clones share it.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: stop serving (open watches end).
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// A running simulated API server. Clones share it; dropping the last clone stops it.
 #[derive(Clone)]
 pub struct SimApiServer {
     inner: Arc<Inner>,
