@@ -149,6 +149,15 @@ async fn dry_runs_and_no_op_writes_keep_the_resource_version() {
     assert_eq!(store.current_rv(), rv);
     let got = store.get(&gvr, Some("default"), "a").unwrap();
     assert_eq!(got["data"]["v"], "1");
+    let listed = store
+        .list(&gvr, Some("default"), &ListOptions::default())
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0]["data"]["v"], "1");
+    let raw = store
+        .list_json(&gvr, Some("default"), &ListOptions::default())
+        .unwrap();
+    assert_eq!(raw.objects()[0]["metadata"]["name"], "a");
 }
 
 #[tokio::test]

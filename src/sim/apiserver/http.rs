@@ -269,7 +269,7 @@ async fn serve(
             if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
                 return watch_response(st, &info, t, q, table, metadata_only);
             }
-            let list = store.list(&t.gvr, t.ns, &list_options(q)?)?;
+            let list = store.list_json(&t.gvr, t.ns, &list_options(q)?)?;
             Ok(list_response(store, &info, list, q, table, metadata_only))
         }
         ("GET", Some(name)) => {
@@ -463,7 +463,7 @@ fn delete_options(
 fn list_response(
     store: &Store,
     info: &ResourceInfo,
-    list: ObjectList,
+    list: ObjectList<Bytes>,
     q: &HashMap<String, String>,
     table: bool,
     metadata_only: bool,

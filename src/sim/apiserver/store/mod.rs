@@ -207,6 +207,27 @@ impl Store {
         ns: Option<&str>,
         opts: &ListOptions,
     ) -> Result<ObjectList, StatusError> {
+        self.list_with(gvr, ns, opts, view)
+    }
+
+    /// Like [`Store::list`], with each object's JSON as served (no parsing when stored in the
+    /// served form): what the HTTP list answers are made of.
+    pub fn list_json(
+        &self,
+        gvr: &Gvr,
+        ns: Option<&str>,
+        opts: &ListOptions,
+    ) -> Result<ObjectList<Bytes>, StatusError> {
+        self.list_with(gvr, ns, opts, view_bytes)
+    }
+
+    fn list_with<T>(
+        &self,
+        gvr: &Gvr,
+        ns: Option<&str>,
+        opts: &ListOptions,
+        serve: fn(&ResourceInfo, &Stored) -> T,
+    ) -> Result<ObjectList<T>, StatusError> {
         let inner = self.lock();
         let info = resolve(&inner.registry, gvr)?;
         let labels = LabelSelector::parse(opts.label_selector.as_deref().unwrap_or(""))?;
@@ -251,7 +272,7 @@ impl Store {
                 remaining += 1;
                 continue;
             }
-            items.push(view_bytes(&info, o));
+            items.push(o.clone());
             last = Some(k.clone());
         }
         if remaining > 0 {
@@ -259,6 +280,9 @@ impl Store {
                 continue_token = Some(encode_continue(list_rv, l));
             }
         }
+        drop(inner);
+        // Parse or copy outside the lock.
+        let items = items.iter().map(|o| serve(&info, o)).collect();
         Ok(ObjectList {
             info,
             items,
@@ -390,7 +414,7 @@ impl Store {
         list: &ListOptions,
         opts: &DeleteOptions,
     ) -> Result<Vec<Arc<Value>>, StatusError> {
-        let items = self.list(gvr, ns, list)?.objects();
+        let items = self.list(gvr, ns, list)?.items;
         let now = self.now();
         let mut inner = self.lock();
         let info = resolve(&inner.registry, gvr)?;

@@ -48,13 +48,14 @@ pub struct ListOptions {
     pub continue_token: Option<String>,
 }
 
-/// One page of a list.
+/// One page of a list: parsed objects ([`Store::list`](super::Store::list)) or their JSON as
+/// served ([`Store::list_json`](super::Store::list_json)).
 #[derive(Debug, Clone)]
-pub struct ObjectList {
+pub struct ObjectList<T = Arc<Value>> {
     /// The resource listed.
     pub info: Arc<ResourceInfo>,
-    /// The objects as served (JSON), sorted by namespace and name.
-    pub items: Vec<Bytes>,
+    /// The objects, sorted by namespace and name.
+    pub items: Vec<T>,
     /// `metadata.resourceVersion` of the list.
     pub resource_version: String,
     /// `metadata.continue`, when more pages follow.
@@ -63,7 +64,7 @@ pub struct ObjectList {
     pub remaining: Option<usize>,
 }
 
-impl ObjectList {
+impl ObjectList<Bytes> {
     /// The objects, parsed.
     pub fn objects(&self) -> Vec<Value> {
         self.items
