@@ -311,3 +311,46 @@ async fn deleting_a_crd_removes_its_objects_and_ends_watches() {
         404
     );
 }
+
+#[tokio::test]
+async fn new_pods_get_the_real_servers_defaults() {
+    let s = server(ApiServerConfig::default()).await;
+    let store = s.store();
+    let pods = Gvr::core("pods");
+    let w = WriteOptions::default();
+    let make = |name: &str, resources: Value| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "i", "resources": resources}]}})
+    };
+    let best = store
+        .create(&pods, Some("default"), make("best", json!({})), &w)
+        .unwrap();
+    assert_eq!(best["status"]["qosClass"], "BestEffort");
+    assert_eq!(best["status"]["phase"], "Pending");
+    assert_eq!(best["spec"]["schedulerName"], "default-scheduler");
+    assert_eq!(best["spec"]["terminationGracePeriodSeconds"], 30);
+    let keys: Vec<&str> = best["spec"]["tolerations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable"
+        ]
+    );
+    let fixed =
+        json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}});
+    let g = store
+        .create(&pods, Some("default"), make("guaranteed", fixed), &w)
+        .unwrap();
+    assert_eq!(g["status"]["qosClass"], "Guaranteed");
+    let some = json!({"requests": {"cpu": "100m"}});
+    let b = store
+        .create(&pods, Some("default"), make("burstable", some), &w)
+        .unwrap();
+    assert_eq!(b["status"]["qosClass"], "Burstable");
+}

@@ -150,9 +150,8 @@ impl Inner {
                 o.remove("status");
             }
         }
-        if info.group.is_empty() && info.plural == "pods" && obj.pointer("/status/phase").is_none()
-        {
-            obj["status"]["phase"] = json!("Pending");
+        if info.group.is_empty() && info.plural == "pods" {
+            default_pod(&mut obj);
         }
         if info.group.is_empty() && info.plural == "namespaces" {
             obj["status"]["phase"] = json!("Active");
@@ -625,5 +624,88 @@ impl Inner {
                 );
             }
         }
+    }
+}
+
+/// The defaults and admission results a real server adds to a new pod: scheduler, restart and
+/// DNS policy, grace period, service account, the not-ready/unreachable tolerations, priority,
+/// `status.phase: Pending` and the QoS class.
+fn default_pod(pod: &mut Value) {
+    if !pod.get("spec").is_some_and(Value::is_object) {
+        pod["spec"] = json!({});
+    }
+    let spec = &mut pod["spec"];
+    for (field, value) in [
+        ("schedulerName", json!("default-scheduler")),
+        ("restartPolicy", json!("Always")),
+        ("dnsPolicy", json!("ClusterFirst")),
+        ("terminationGracePeriodSeconds", json!(30)),
+        ("serviceAccountName", json!("default")),
+        ("priority", json!(0)),
+        ("enableServiceLinks", json!(true)),
+    ] {
+        if spec.get(field).is_none() {
+            spec[field] = value;
+        }
+    }
+    let mut tolerations = spec
+        .get("tolerations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        let has = tolerations
+            .iter()
+            .any(|t| t.get("key").and_then(Value::as_str) == Some(key));
+        if !has {
+            tolerations.push(
+                json!({"key": key, "operator": "Exists", "effect": "NoExecute",
+                "tolerationSeconds": 300}),
+            );
+        }
+    }
+    spec["tolerations"] = Value::Array(tolerations);
+    let qos = qos_class(spec);
+    if pod.pointer("/status/phase").is_none() {
+        pod["status"]["phase"] = json!("Pending");
+    }
+    if pod.pointer("/status/qosClass").is_none() {
+        pod["status"]["qosClass"] = json!(qos);
+    }
+}
+
+/// `Guaranteed` when every container's requests equal its limits for cpu and memory,
+/// `BestEffort` when none sets any, `Burstable` otherwise.
+fn qos_class(spec: &Value) -> &'static str {
+    let containers: Vec<&Value> = ["containers", "initContainers"]
+        .iter()
+        .filter_map(|k| spec.get(*k).and_then(Value::as_array))
+        .flatten()
+        .collect();
+    let mut any = false;
+    let mut guaranteed = !containers.is_empty();
+    for c in containers {
+        let requests = c.pointer("/resources/requests").and_then(Value::as_object);
+        let limits = c.pointer("/resources/limits").and_then(Value::as_object);
+        if requests.is_some_and(|r| !r.is_empty()) || limits.is_some_and(|l| !l.is_empty()) {
+            any = true;
+        }
+        for res in ["cpu", "memory"] {
+            let limit = limits.and_then(|l| l.get(res));
+            let request = requests.and_then(|r| r.get(res)).or(limit);
+            if limit.is_none() || request != limit {
+                guaranteed = false;
+            }
+        }
+    }
+    if !any {
+        "BestEffort"
+    } else if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
     }
 }
