@@ -427,6 +427,25 @@ async fn finalizers_hold_deletion_until_removed() {
     assert!(obj.metadata.deletion_timestamp.is_some());
     let still = api.get("held").await.unwrap();
     assert!(still.metadata.deletion_timestamp.is_some());
+    // No new finalizers on an object being deleted.
+    let s = api_status(
+        api.patch(
+            "held",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"metadata": {"finalizers": ["example.com/hold", "example.com/more"]}}),
+            ),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(s.code, 422);
+    assert!(
+        s.message
+            .contains("metadata.finalizers: Forbidden: no new finalizers"),
+        "{}",
+        s.message
+    );
 
     // Remove the finalizer the way kube-rs' finalizer helper does: a JSON patch with a test op.
     let remove: json_patch::Patch = serde_json::from_value(json!([

@@ -229,6 +229,7 @@ impl std::fmt::Display for FieldCause {
             "FieldValueRequired" => write!(f, "{}: Required value", self.field)?,
             "FieldValueNotSupported" => write!(f, "{}: Unsupported value", self.field)?,
             "FieldValueTypeInvalid" => write!(f, "{}: Invalid type", self.field)?,
+            "FieldValueForbidden" => write!(f, "{}: Forbidden", self.field)?,
             _ => {
                 write!(f, "{}: Invalid value", self.field)?;
             }

@@ -243,6 +243,38 @@ impl Inner {
             }
         }
         if let Some(old) = &old {
+            if old.pointer("/metadata/deletionTimestamp").is_some() {
+                let before: Vec<&Value> = old
+                    .pointer("/metadata/finalizers")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().collect())
+                    .unwrap_or_default();
+                let added: Vec<String> = new
+                    .pointer("/metadata/finalizers")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter(|f| !before.contains(f))
+                            .map(|f| f.as_str().unwrap_or("").to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !added.is_empty() {
+                    return Err(StatusError::invalid(
+                        &info.kind,
+                        &info.group,
+                        meta_str(&new, "name").unwrap_or(""),
+                        vec![crate::sim::apiserver::error::FieldCause {
+                            reason: "FieldValueForbidden",
+                            field: "metadata.finalizers".into(),
+                            value: None,
+                            detail: format!(
+                                "no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+                            ),
+                        }],
+                    ));
+                }
+            }
             let gen = old
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)
