@@ -1447,3 +1447,57 @@ async fn streaming_list_watchers_get_initial_events_then_changes() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_namespace_with_finalized_content_stays_terminating() {
+    let (_server, client) = start().await;
+    let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let ns: k8s_openapi::api::core::v1::Namespace =
+        serde_json::from_value(json!({"metadata": {"name": "held-ns"}})).unwrap();
+    nss.create(&PostParams::default(), &ns).await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "held-ns");
+    let mut held = cm("held", &[]);
+    held.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    api.create(&PostParams::default(), &held).await.unwrap();
+    api.create(&PostParams::default(), &cm("free", &[]))
+        .await
+        .unwrap();
+
+    let pending = nss
+        .delete("held-ns", &DeleteParams::default())
+        .await
+        .unwrap();
+    let terminating = pending.left().expect("the namespace waits for its content");
+    assert_eq!(
+        terminating.status.unwrap().phase.as_deref(),
+        Some("Terminating")
+    );
+    assert_eq!(api_status(api.get("free").await.unwrap_err()).code, 404);
+    assert!(api
+        .get("held")
+        .await
+        .unwrap()
+        .metadata
+        .deletion_timestamp
+        .is_some());
+    let s = api_status(
+        api.create(&PostParams::default(), &cm("late", &[]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden"));
+    assert!(
+        s.message.contains("because it is being terminated"),
+        "{}",
+        s.message
+    );
+
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(api_status(nss.get("held-ns").await.unwrap_err()).code, 404);
+}

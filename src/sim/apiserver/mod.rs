@@ -28,7 +28,9 @@
 //!   stale resourceVersion), patch (merge, JSON patch with `test`, strategic merge for builtins,
 //!   415 for custom resources, simplified server-side apply that creates and is idempotent),
 //!   delete (finalizers + deletionTimestamp, ownerReference cascade Background/Foreground/Orphan,
-//!   namespace content, CRD objects), deletecollection, `dryRun=All`.
+//!   CRD objects; a namespace turns Terminating, refuses new content with 403 and goes once its
+//!   content is gone), deletecollection, `dryRun=All`. New pods get the real defaults
+//!   (scheduler, policies, grace period, tolerations, QoS class).
 //! - Status subresource: spec changes bump generation; status writes through the main resource
 //!   are ignored, and non-status changes through `/status` are ignored.
 //! - Tables for `kubectl get` (builtin columns, CRD additionalPrinterColumns, watch tables);

@@ -77,16 +77,32 @@ impl Inner {
                 (None, None) => "default".to_string(),
             };
             let nskey = (String::new(), ns.clone());
-            let exists = self
+            let namespace = self
                 .data
                 .get(&(String::new(), "namespaces".to_string()))
-                .is_some_and(|r| r.objects.contains_key(&nskey));
-            if !exists {
-                return Err(StatusError::not_found(
-                    "namespaces",
-                    ("namespaces", ""),
-                    &ns,
-                ));
+                .and_then(|r| r.objects.get(&nskey));
+            match namespace {
+                None => {
+                    return Err(StatusError::not_found(
+                        "namespaces",
+                        ("namespaces", ""),
+                        &ns,
+                    ))
+                }
+                Some(n) if n.meta().get("deletionTimestamp").is_some() => {
+                    let name = meta_str(&obj, "name")
+                        .or_else(|| meta_str(&obj, "generateName"))
+                        .unwrap_or("");
+                    return Err(StatusError::new(
+                        403,
+                        "Forbidden",
+                        format!(
+                            "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                            info.qualified()
+                        ),
+                    ));
+                }
+                Some(_) => {}
             }
             Some(ns)
         } else {
@@ -297,9 +313,11 @@ impl Inner {
                 .and_then(Value::as_i64)
                 .unwrap_or(0)
                 == 0;
+            let is_namespace = info.group.is_empty() && info.plural == "namespaces";
             if new.pointer("/metadata/deletionTimestamp").is_some()
                 && finalizers_of(&new) == 0
                 && grace_over
+                && !is_namespace
             {
                 if opts.dry_run {
                     return Ok(Arc::new(new));
@@ -455,6 +473,9 @@ impl Inner {
                 DeleteOutcome::Deleted(old)
             });
         }
+        if info.group.is_empty() && info.plural == "namespaces" && finalizers_of(&old) == 0 {
+            return self.delete_namespace(info, name, now, config);
+        }
         let uid = meta_str(&old, "uid").unwrap_or("").to_string();
         match opts.propagation {
             Propagation::Orphan => self.orphan_dependents(&uid, now, config),
@@ -553,34 +574,10 @@ impl Inner {
     ) {
         let uid = meta_str(obj, "uid").unwrap_or("").to_string();
         self.delete_dependents(&uid, now, config);
-        let name = meta_str(obj, "name").unwrap_or("").to_string();
-        if info.group.is_empty() && info.plural == "namespaces" {
-            let namespaced: Vec<Arc<ResourceInfo>> = self
-                .registry
-                .all()
-                .filter(|i| i.namespaced)
-                .cloned()
-                .collect();
-            let mut seen = std::collections::HashSet::new();
-            for i in namespaced {
-                if !seen.insert(res_key(&i)) {
-                    continue;
-                }
-                let names: Vec<String> = self
-                    .data
-                    .get(&res_key(&i))
-                    .map(|r| {
-                        r.objects
-                            .range((name.clone(), String::new())..)
-                            .take_while(|(k, _)| k.0 == name)
-                            .map(|(k, _)| k.1.clone())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                for n in names {
-                    let _ =
-                        self.delete(&i, Some(&name), &n, &DeleteOptions::default(), now, config);
-                }
+        if info.namespaced {
+            // The last object of a terminating namespace is gone: the namespace goes too.
+            if let Some(ns) = meta_str(obj, "namespace").map(str::to_string) {
+                self.finish_namespace(&ns, now, config);
             }
         }
         if info.group == "apiextensions.k8s.io" && info.plural == "customresourcedefinitions" {
@@ -611,6 +608,110 @@ impl Inner {
             self.registry.remove(group, plural);
             self.data.remove(&key);
         }
+    }
+
+    /// Every namespaced object of namespace `ns`.
+    fn namespace_content(&self, ns: &str) -> Vec<(Arc<ResourceInfo>, String)> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for i in self.registry.all().filter(|i| i.namespaced) {
+            if !seen.insert(res_key(i)) {
+                continue;
+            }
+            if let Some(r) = self.data.get(&res_key(i)) {
+                for (k, _) in r
+                    .objects
+                    .range((ns.to_string(), String::new())..)
+                    .take_while(|(k, _)| k.0 == ns)
+                {
+                    out.push((i.clone(), k.1.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether any namespaced object lives in `ns` (one range probe per storage).
+    fn namespace_has_content(&self, ns: &str) -> bool {
+        let start = (ns.to_string(), String::new());
+        self.registry.all().filter(|i| i.namespaced).any(|i| {
+            self.data.get(&res_key(i)).is_some_and(|r| {
+                r.objects
+                    .range(start.clone()..)
+                    .next()
+                    .is_some_and(|(k, _)| k.0 == ns)
+            })
+        })
+    }
+
+    /// Deletes a namespace like the real namespace controller: it turns `Terminating`, its
+    /// content is deleted, and it is removed once nothing is left (objects held by finalizers
+    /// keep it `Terminating` until they go).
+    pub(super) fn delete_namespace(
+        &mut self,
+        info: &Arc<ResourceInfo>,
+        name: &str,
+        now: &str,
+        config: &StoreConfig,
+    ) -> Result<DeleteOutcome, StatusError> {
+        let key = (String::new(), name.to_string());
+        let old = self
+            .lookup(info, &key)
+            .ok_or_else(|| info.not_found(name))?;
+        if old.pointer("/metadata/deletionTimestamp").is_none() {
+            let mut new = (*old).clone();
+            meta_mut(&mut new).insert("deletionTimestamp".into(), json!(now));
+            new["status"]["phase"] = json!("Terminating");
+            self.commit(
+                info,
+                &key,
+                Some(old),
+                new,
+                &WriteOptions::default(),
+                now,
+                config,
+            )?;
+        }
+        let marked = self.lookup(info, &key);
+        for (i, n) in self.namespace_content(name) {
+            let _ = self.delete(&i, Some(name), &n, &DeleteOptions::default(), now, config);
+        }
+        if self.lookup(info, &key).is_none() {
+            // Removed along with its last object.
+            if let Some(m) = marked {
+                return Ok(DeleteOutcome::Deleted(versioned(info, &m)));
+            }
+        }
+        match self.finish_namespace(name, now, config) {
+            Some(gone) => Ok(DeleteOutcome::Deleted(gone)),
+            None => Ok(DeleteOutcome::Pending(
+                self.lookup(info, &key)
+                    .map(|o| versioned(info, &o))
+                    .ok_or_else(|| info.not_found(name))?,
+            )),
+        }
+    }
+
+    /// Removes namespace `ns` if it is terminating and empty.
+    fn finish_namespace(
+        &mut self,
+        ns: &str,
+        now: &str,
+        config: &StoreConfig,
+    ) -> Option<Arc<Value>> {
+        let info = self.registry.get("", "v1", "namespaces")?;
+        let key = (String::new(), ns.to_string());
+        let terminating = self
+            .data
+            .get(&res_key(&info))
+            .and_then(|r| r.objects.get(&key))
+            .is_some_and(|n| n.meta().get("deletionTimestamp").is_some());
+        if !terminating || self.namespace_has_content(ns) {
+            return None;
+        }
+        let gone = self.remove(&info, &key, None, config);
+        self.after_removal(&info, &gone, now, config);
+        Some(gone)
     }
 
     /// Every (resource, key) whose ownerReferences name `uid`.
