@@ -11,6 +11,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! In-process (simulated kubelets, scheduler, controllers): [`SimApiServer::store`] gives the
+//! [`Store`] behind the HTTP handlers, so resourceVersions and watch events stay coherent:
+//! `store.create(&Gvr::core("pods"), Some("default"), json, &WriteOptions::default())`,
+//! `store.patch(&gvr, ns, name, PatchKind::Merge, body, Some("status"), &opts)`,
+//! `store.watch(&gvr, None, &WatchOptions::default())?.next().await`.
+//!
+//! [`SimApiServer::client`] has kube-rs' automatic 429/503 retries off; dropping the last
+//! [`SimApiServer`] handle stops the server.
+//!
+//! Tests: `cargo test -p vpsie-autoscaler --lib apiserver` (unit) and `--test sim_apiserver`
+//! (kube-rs), `--test sim_apiserver_kubectl` (real `/usr/bin/kubectl`), `--test
+//! sim_apiserver_store` (in-process), `--test sim_apiserver_scale` (30,000 pods).
+//!
 //! # What is served (kept true)
 //! - Discovery: `/version`, `/api`, `/api/v1`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>` (legacy
 //!   JSON; kubectl falls back from aggregated discovery), subresources as separate entries.
@@ -19,8 +32,10 @@
 //!   validation to the server), CRD schemas under `components.schemas`. No `/openapi/v2`.
 //! - Builtin resources: namespaces, nodes, pods (+`binding`, `eviction`), events, secrets,
 //!   configmaps, services, serviceaccounts, leases, events.k8s.io events (stored as core events
-//!   and converted, so kube-rs `Recorder` events show in `kubectl describe`), poddisruptionbudgets, deployments, replicasets, daemonsets (stored only),
-//!   customresourcedefinitions. Creating a CRD serves its resources at once (status Established).
+//!   and converted, so kube-rs `Recorder` events show in `kubectl describe`),
+//!   poddisruptionbudgets, deployments, replicasets, daemonsets (stored only) and
+//!   customresourcedefinitions. Creating a CRD serves its resources at once (status Established);
+//!   a CRD whose CEL rules do not compile is refused; deleting it removes its objects.
 //! - Verbs: get, list (label selectors; field selectors for metadata.name/namespace, a per-kind
 //!   allow-list, CRD `selectableFields`; `limit`/`continue`), watch (resourceVersion replay from a
 //!   bounded window, 410 `Expired` ERROR event when too old or when a watcher lags, bookmarks,

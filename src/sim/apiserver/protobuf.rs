@@ -1,6 +1,6 @@
 //! A small decoder for the Kubernetes protobuf envelope, for the request bodies kubectl's typed
 //! clients send as `application/vnd.kubernetes.protobuf` (`kubectl create namespace|configmap|
-//! secret`). Only the kinds listed in [`schema_for`] are understood; anything else answers 415
+//! secret`). Only ConfigMap, Secret, Namespace and ServiceAccount are understood; anything else answers 415
 //! so the client can be told to send JSON.
 
 use serde_json::{json, Map, Value};
