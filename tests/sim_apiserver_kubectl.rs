@@ -851,3 +851,25 @@ async fn imperative_creates_send_protobuf_and_work() {
     );
     env.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn version_cluster_info_and_auth_can_i() {
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    let out = env.ok(&["version"]).await;
+    assert!(out.contains("Server Version: v1.33.0-vpsie-sim"), "{out}");
+    let out = env.ok(&["cluster-info"]).await;
+    assert!(
+        out.contains(&format!(
+            "Kubernetes control plane is running at {}",
+            env.server.url()
+        )),
+        "{out}"
+    );
+    let out = env
+        .ok(&["auth", "can-i", "delete", "pods", "-n", "kube-system"])
+        .await;
+    assert_eq!(out.trim(), "yes");
+    env.server.shutdown().await;
+}

@@ -36,6 +36,7 @@
 //!   poddisruptionbudgets, deployments, replicasets, daemonsets (stored only) and
 //!   customresourcedefinitions. Creating a CRD serves its resources at once (status Established);
 //!   a CRD whose CEL rules do not compile is refused; deleting it removes its objects.
+//!   `selfsubjectaccessreviews` always answer allowed (no RBAC), so `kubectl auth can-i` works.
 //! - Verbs: get, list (label selectors; field selectors for metadata.name/namespace, a per-kind
 //!   allow-list, CRD `selectableFields`; `limit`/`continue`), watch (resourceVersion replay from a
 //!   bounded window, 410 `Expired` ERROR event when too old or when a watcher lags, bookmarks,
@@ -61,8 +62,9 @@
 //!
 //! # Not done
 //! - No managedFields / field-manager-aware apply (apply merges; removed fields stay).
-//! - Protobuf request bodies only for ConfigMap, Secret, Namespace and ServiceAccount (what
-//!   `kubectl create namespace|configmap|secret|serviceaccount` send); other kinds answer 415
+//! - Protobuf request bodies only for ConfigMap, Secret, Namespace, ServiceAccount and
+//!   SelfSubjectAccessReview (what `kubectl create namespace|configmap|secret|serviceaccount`
+//!   and `kubectl auth can-i` send); other kinds answer 415
 //!   (e.g. `kubectl create deployment`). Answers are always JSON. No aggregated discovery, no
 //!   `/openapi/v2`, no admission webhooks, no RBAC, no scale subresource.
 //! - Pod deletion is immediate unless the pod has finalizers or graceful pod deletion is on.

@@ -100,6 +100,8 @@ pub struct ResourceInfo {
     /// Where the objects live: (group, plural) of the storage, shared by every version and by
     /// `events.k8s.io` events with core events.
     pub storage: (String, String),
+    /// A create-only review (`selfsubjectaccessreviews`): answered, never stored.
+    pub review: bool,
 }
 
 impl ResourceInfo {
@@ -138,6 +140,9 @@ impl ResourceInfo {
 
     /// The verbs advertised in discovery.
     pub fn verbs(&self) -> Vec<&'static str> {
+        if self.review {
+            return vec!["create"];
+        }
         vec![
             "create",
             "delete",
@@ -290,6 +295,7 @@ fn base(
         schema: None,
         custom: false,
         storage: (group.to_string(), plural.to_string()),
+        review: false,
     }
 }
 
@@ -555,6 +561,19 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
     })]);
     out.push(crd);
 
+    // `kubectl auth can-i`: there is no RBAC, everything is allowed.
+    let mut ssar = base(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        &[],
+        false,
+    );
+    ssar.review = true;
+    ssar.columns = Vec::new();
+    out.push(ssar);
+
     out
 }
 
@@ -658,6 +677,7 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceInfo>, String> {
             schema,
             custom: true,
             storage: (group.clone(), plural.clone()),
+            review: false,
         });
     }
     Ok(out)
