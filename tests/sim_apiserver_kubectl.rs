@@ -873,3 +873,57 @@ async fn version_cluster_info_and_auth_can_i() {
     assert_eq!(out.trim(), "yes");
     env.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn sort_by_and_wait_for_a_condition() {
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    env.install_crds().await;
+    env.ok(&["apply", "-f", &fixture("nodegroup.yaml")]).await;
+    let second = std::fs::read_to_string(fixture("nodegroup.yaml"))
+        .expect("fixture")
+        .replace("name: workers", "name: aaa-small")
+        .replace("minNodes: 1", "minNodes: 0");
+    let out = env
+        .run_with_input(&["apply", "-f", "-"], Some(&second))
+        .await;
+    assert!(out.ok, "{}", out.stderr);
+    let out = env
+        .ok(&[
+            "get",
+            "ng",
+            "-n",
+            "kube-system",
+            "--sort-by=.spec.minNodes",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(
+        out,
+        "nodegroup.autoscaler.vpsie.com/aaa-small\nnodegroup.autoscaler.vpsie.com/workers\n"
+    );
+    let out = env
+        .ok(&["patch", "ng", "workers", "-n", "kube-system", "--subresource=status", "--type=merge", "-p",
+            r#"{"status":{"currentNodes":1,"conditions":[{"type":"Ready","status":"True","reason":"Scaled","message":"ok","lastTransitionTime":"2025-01-01T00:00:00Z"}]}}"#])
+        .await;
+    assert_eq!(out.trim(), "nodegroup.autoscaler.vpsie.com/workers patched");
+    let out = env
+        .ok(&[
+            "wait",
+            "--for=condition=Ready",
+            "ng/workers",
+            "-n",
+            "kube-system",
+            "--timeout=10s",
+        ])
+        .await;
+    assert_eq!(
+        out.trim(),
+        "nodegroup.autoscaler.vpsie.com/workers condition met"
+    );
+    let out = env.ok(&["get", "ng", "workers", "-n", "kube-system"]).await;
+    assert_eq!(rows(&out)[0][..4], ["workers", "1", "5", "1"]);
+    env.server.shutdown().await;
+}
