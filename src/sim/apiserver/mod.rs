@@ -180,6 +180,10 @@ impl SimApiServer {
         };
         let app = http::router(state);
         let mut stop = rx;
+        // No Nagle delay: watch events are small writes that must reach clients at once.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
