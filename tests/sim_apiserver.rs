@@ -1501,3 +1501,34 @@ async fn a_namespace_with_finalized_content_stays_terminating() {
     .unwrap();
     assert_eq!(api_status(nss.get("held-ns").await.unwrap_err()).code, 404);
 }
+
+#[tokio::test]
+async fn await_condition_sees_a_crd_established() {
+    use kube::runtime::wait::{await_condition, conditions};
+    let (_server, client) = start().await;
+    install_crds(&client).await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let established = tokio::time::timeout(
+        DEADLINE,
+        await_condition(
+            crds,
+            "nodegroups.autoscaler.vpsie.com",
+            conditions::is_crd_established(),
+        ),
+    )
+    .await
+    .expect("established before the deadline")
+    .expect("watch ok");
+    assert!(established.is_some());
+    // Re-applying the same CRD changes nothing.
+    let before = Api::<CustomResourceDefinition>::all(client.clone())
+        .get("nodegroups.autoscaler.vpsie.com")
+        .await
+        .unwrap();
+    install_crds(&client).await;
+    let after = Api::<CustomResourceDefinition>::all(client)
+        .get("nodegroups.autoscaler.vpsie.com")
+        .await
+        .unwrap();
+    assert_eq!(rv_of(&before), rv_of(&after));
+}
