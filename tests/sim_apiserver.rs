@@ -1274,20 +1274,45 @@ async fn status_server_side_apply_through_the_subresource() {
         rv_of(&again),
         "same status applied twice is a no-op"
     );
-    // Conditions merge by type.
-    let more = json!({"apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
+    // Another manager's conditions merge by type.
+    let other = json!({"apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
         "metadata": {"name": "ssa"}, "status": {"conditions": [{"type": "Scaling", "status": "False"}]}});
     let merged = api
-        .patch_status("ssa", &pp, &Patch::Apply(&more))
+        .patch_status(
+            "ssa",
+            &PatchParams::apply("someone-else"),
+            &Patch::Apply(&other),
+        )
         .await
         .unwrap();
-    let types: Vec<&str> = merged.data["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["type"].as_str().unwrap())
-        .collect();
-    assert_eq!(types, ["Ready", "Scaling"]);
+    let types = |o: &DynamicObject| -> Vec<String> {
+        o.data["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(types(&merged), ["Ready", "Scaling"]);
+
+    // The first manager drops what it applied before: Ready and currentNodes go, the other
+    // manager's condition stays.
+    let fewer = json!({"apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
+        "metadata": {"name": "ssa"}, "status": {"conditions": [{"type": "ScalingUp", "status": "True"}]}});
+    let now = api
+        .patch_status("ssa", &pp, &Patch::Apply(&fewer))
+        .await
+        .unwrap();
+    assert_eq!(types(&now), ["Scaling", "ScalingUp"]);
+    assert!(
+        now.data["status"].get("currentNodes").is_none(),
+        "no longer applied"
+    );
+    assert_eq!(
+        now.data["spec"]["minNodes"],
+        json!(1),
+        "spec untouched by status applies"
+    );
 }
 
 #[tokio::test]

@@ -42,7 +42,8 @@
 //!   bounded window, 410 `Expired` ERROR event when too old or when a watcher lags, bookmarks,
 //!   `timeoutSeconds`), create (generateName, uid, timestamps, generation), update (409 on a
 //!   stale resourceVersion), patch (merge, JSON patch with `test`, strategic merge for builtins,
-//!   415 for custom resources, simplified server-side apply that creates and is idempotent),
+//!   415 for custom resources, server-side apply that creates, is idempotent and is field-manager
+//!   aware for removals),
 //!   delete (finalizers + deletionTimestamp, ownerReference cascade Background/Foreground/Orphan,
 //!   CRD objects; a namespace turns Terminating, refuses new content with 403 and goes once its
 //!   content is gone), deletecollection, `dryRun=All`. New pods get the real defaults
@@ -61,7 +62,11 @@
 //!   whose causes name the fields.
 //!
 //! # Not done
-//! - No managedFields / field-manager-aware apply (apply merges; removed fields stay).
+//! - Server-side apply is simplified: the applied configuration merges into the live object
+//!   (maps recurse, `conditions`/`containers`... merge by key, other lists are replaced); each
+//!   field manager's last applied configuration is remembered, so fields and keyed items it no
+//!   longer applies are removed unless another manager applies them. No `managedFields` in
+//!   objects and no apply conflicts (`force` is accepted and ignored).
 //! - Protobuf request bodies only for ConfigMap, Secret, Namespace, ServiceAccount and
 //!   SelfSubjectAccessReview (what `kubectl create namespace|configmap|secret|serviceaccount`
 //!   and `kubectl auth can-i` send); other kinds answer 415

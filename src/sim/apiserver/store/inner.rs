@@ -394,7 +394,9 @@ impl Inner {
                 }
             }
         }
-        if kind != EventType::Deleted {
+        if kind == EventType::Deleted {
+            self.applied.remove(&(storage.clone(), key.clone()));
+        } else {
             for uid in owner_uids(&stored) {
                 self.owners
                     .entry(uid.to_string())

@@ -61,6 +61,8 @@ struct Inner {
     cel: CelEngine,
     /// Owner uid -> (storage, key) of every object whose ownerReferences name it.
     owners: HashMap<String, BTreeSet<(Key, Key)>>,
+    /// (storage, key) -> field manager -> its last server-side applied configuration.
+    applied: HashMap<(Key, Key), BTreeMap<String, Value>>,
 }
 
 fn owner_uids(s: &Stored) -> impl Iterator<Item = &str> {
@@ -157,6 +159,7 @@ impl Store {
                 data,
                 cel: CelEngine::default(),
                 owners: HashMap::new(),
+                applied: HashMap::new(),
             }),
             clock,
             config,
@@ -365,17 +368,50 @@ impl Store {
             ));
         }
         let key = obj_key(&info, ns, name);
+        // Server-side apply remembers each manager's last applied configuration.
+        let manager = format!(
+            "{}{}",
+            opts.field_manager.as_deref().unwrap_or(""),
+            subresource.map(|s| format!("/{s}")).unwrap_or_default()
+        );
+        let akey = (res_key(&info), key.clone());
         let Some(old) = inner.lookup(&info, &key) else {
             if kind == PatchKind::Apply && subresource.is_none() {
                 let mut obj = patch::parse_apply(body)?;
                 meta_mut(&mut obj).insert("name".into(), json!(name));
-                return inner.create(&info, ns, obj, opts, &now, &self.config);
+                let applied = obj.clone();
+                let created = inner.create(&info, ns, obj, opts, &now, &self.config)?;
+                if !opts.dry_run {
+                    inner
+                        .applied
+                        .entry(akey)
+                        .or_default()
+                        .insert(manager, applied);
+                }
+                return Ok(created);
             }
             return Err(info.not_found(name));
         };
         let view = versioned(&info, &old);
         let mut target = (*view).clone();
-        patch::apply_patch(kind, &mut target, body)?;
+        let mut applied = None;
+        if kind == PatchKind::Apply {
+            let config = patch::parse_apply(body)?;
+            if let Some(managers) = inner.applied.get(&akey) {
+                if let Some(prev) = managers.get(&manager) {
+                    let others: Vec<&Value> = managers
+                        .iter()
+                        .filter(|(m, _)| **m != manager)
+                        .map(|(_, v)| v)
+                        .collect();
+                    patch::remove_unapplied(&mut target, prev, &config, &others);
+                }
+            }
+            patch::apply_merge(&mut target, &config);
+            applied = Some(config);
+        } else {
+            patch::apply_patch(kind, &mut target, body)?;
+        }
         let old_rv = meta_str(&old, "resourceVersion").unwrap_or("");
         match meta_str(&target, "resourceVersion") {
             Some(rv) if !rv.is_empty() && rv != old_rv => return Err(conflict(&info, name)),
@@ -388,7 +424,17 @@ impl Store {
             )));
         }
         let new = to_storage(&info, prepare_update(&info, &view, target, subresource));
-        inner.commit(&info, &key, Some(old), new, opts, &now, &self.config)
+        let out = inner.commit(&info, &key, Some(old), new, opts, &now, &self.config)?;
+        if let (Some(config), false) = (applied, opts.dry_run) {
+            if inner.lookup(&info, &key).is_some() {
+                inner
+                    .applied
+                    .entry(akey)
+                    .or_default()
+                    .insert(manager, config);
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes an object: objects with finalizers get a deletionTimestamp and stay; dependents
