@@ -5,13 +5,29 @@
 use axum::body::Bytes;
 use serde_json::Value;
 
-/// One stored object.
-#[derive(Debug)]
+/// One stored object. Its `Debug` names it without its content (Secrets hold credentials).
 pub struct Stored {
     json: Bytes,
     api_version: Box<str>,
     meta: Value,
     fields: Box<[(Box<str>, Box<str>)]>,
+}
+
+impl std::fmt::Debug for Stored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&describe(&self.meta, &self.api_version))
+    }
+}
+
+/// `apiVersion namespace/name@resourceVersion` of an object: what `Debug` output may show.
+pub fn describe(meta: &Value, api_version: &str) -> String {
+    let s = |k: &str| meta.get(k).and_then(Value::as_str).unwrap_or("");
+    format!(
+        "{api_version} {}/{}@{}",
+        s("namespace"),
+        s("name"),
+        s("resourceVersion")
+    )
 }
 
 /// A field's value as field selectors compare it (`""` when absent).
@@ -91,6 +107,18 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn debug_output_never_shows_secret_data() {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "vpsie-secret", "namespace": "kube-system"},
+            "data": {"clientSecret": "c2VjcmV0"}});
+        let shown = format!("{:?}", Stored::encode(&secret, &[]));
+        assert!(
+            !shown.contains("c2VjcmV0") && shown.contains("vpsie-secret"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn stored_objects_answer_selectors_without_parsing() {
         let o = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}},
             "spec": {"nodeName": "n1", "replicas": 3}});
@@ -109,5 +137,6 @@ mod tests {
         assert_eq!(s.field("spec.other"), None);
         assert_eq!(s.decode(), o);
         assert_eq!(s.api_version(), "v1");
+        assert_eq!(format!("{s:?}"), "v1 /p@");
     }
 }

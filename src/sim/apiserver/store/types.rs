@@ -50,7 +50,7 @@ pub struct ListOptions {
 
 /// One page of a list: parsed objects ([`Store::list`](super::Store::list)) or their JSON as
 /// served ([`Store::list_json`](super::Store::list_json)).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ObjectList<T = Arc<Value>> {
     /// The resource listed.
     pub info: Arc<ResourceInfo>,
@@ -62,6 +62,18 @@ pub struct ObjectList<T = Arc<Value>> {
     pub continue_token: Option<String>,
     /// `metadata.remainingItemCount`, when more pages follow.
     pub remaining: Option<usize>,
+}
+
+impl<T> std::fmt::Debug for ObjectList<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Counts only: the items may be Secrets.
+        f.debug_struct("ObjectList")
+            .field("resource", &self.info.qualified())
+            .field("items", &self.items.len())
+            .field("resource_version", &self.resource_version)
+            .field("continue_token", &self.continue_token)
+            .finish()
+    }
 }
 
 impl ObjectList<Bytes> {
@@ -114,13 +126,29 @@ pub struct DeleteOptions {
     pub grace_period_seconds: Option<i64>,
 }
 
-/// What a delete did.
-#[derive(Debug, Clone)]
+/// What a delete did. `Debug` names the object without its content.
+#[derive(Clone)]
 pub enum DeleteOutcome {
     /// The object is gone; this is its last state.
     Deleted(Arc<Value>),
     /// The object has finalizers: it now has a deletionTimestamp and stays until they are removed.
     Pending(Arc<Value>),
+}
+
+fn name_of(o: &Value) -> String {
+    super::super::object::describe(
+        o.get("metadata").unwrap_or(&Value::Null),
+        o.get("apiVersion").and_then(Value::as_str).unwrap_or(""),
+    )
+}
+
+impl std::fmt::Debug for DeleteOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Deleted(o) => write!(f, "Deleted({})", name_of(o)),
+            Self::Pending(o) => write!(f, "Pending({})", name_of(o)),
+        }
+    }
 }
 
 /// Type of a watch event.
