@@ -115,7 +115,7 @@ impl StatusError {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type})"),
+            format!("{content_type} is not supported here: the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"),
         )
     }
 
@@ -229,6 +229,7 @@ impl std::fmt::Display for FieldCause {
             "FieldValueRequired" => write!(f, "{}: Required value", self.field)?,
             "FieldValueNotSupported" => write!(f, "{}: Unsupported value", self.field)?,
             "FieldValueTypeInvalid" => write!(f, "{}: Invalid type", self.field)?,
+            "FieldValueForbidden" => write!(f, "{}: Forbidden", self.field)?,
             _ => {
                 write!(f, "{}: Invalid value", self.field)?;
             }

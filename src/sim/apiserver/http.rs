@@ -32,9 +32,15 @@ pub(crate) struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
+/// Largest request body accepted (the real server's limit is about 3 MiB).
+const MAX_BODY: usize = 3 * 1024 * 1024;
+
 /// The router serving everything.
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new().fallback(handle).with_state(state)
+    Router::new()
+        .fallback(handle)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
 }
 
 fn json_response(code: u16, v: &Value) -> Response {
@@ -64,9 +70,16 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
+    let query = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
+        Ok(Query(q)) => q,
+        Err(e) => {
+            return error_response(&StatusError::bad_request(format!(
+                "the query string could not be parsed: {e}: percent-encode parameter values"
+            )))
+        }
+    };
     let path = uri.path().to_string();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     tracing::debug!(%method, %uri, "sim apiserver request");
@@ -164,11 +177,7 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, StatusError> {
         serde_yaml::from_slice(body)
             .map_err(|e| StatusError::bad_request(format!("error decoding YAML body: {e}")))
     } else if ct.contains("protobuf") {
-        Err(StatusError::new(
-            415,
-            "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct})"),
-        ))
+        super::protobuf::decode(body)
     } else {
         serde_json::from_slice(body).map_err(|e| {
             StatusError::bad_request(format!(
@@ -176,6 +185,25 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, StatusError> {
             ))
         })
     }
+}
+
+/// `Accept: application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1` (kube-rs metadata
+/// watchers): objects are answered as their metadata only.
+fn wants_metadata(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=PartialObjectMetadata"))
+}
+
+fn partial(obj: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or(json!({}))})
+}
+
+fn partial_bytes(json_bytes: &[u8]) -> Vec<u8> {
+    let v: Value = serde_json::from_slice(json_bytes).unwrap_or(Value::Null);
+    serde_json::to_vec(&partial(&v)).unwrap_or_default()
 }
 
 fn wants_table(headers: &HeaderMap) -> bool {
@@ -235,13 +263,14 @@ async fn serve(
         }
     };
     let table = wants_table(headers);
+    let metadata_only = !table && wants_metadata(headers);
     match (method.as_str(), t.name) {
         ("GET", None) => {
             if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                return watch_response(st, &info, t, q, table);
+                return watch_response(st, &info, t, q, table, metadata_only);
             }
-            let list = store.list(&t.gvr, t.ns, &list_options(q)?)?;
-            Ok(list_response(store, &info, list, q, table))
+            let list = store.list_json(&t.gvr, t.ns, &list_options(q)?)?;
+            Ok(list_response(store, &info, list, q, table, metadata_only))
         }
         ("GET", Some(name)) => {
             let obj = store.get(&t.gvr, t.ns, name)?;
@@ -257,6 +286,9 @@ async fn serve(
                     true,
                 );
                 return Ok(json_response(200, &tbl));
+            }
+            if metadata_only {
+                return Ok(json_response(200, &partial(&obj)));
             }
             Ok(json_response(200, &obj))
         }
@@ -417,6 +449,10 @@ fn delete_options(
             .and_then(|b| b.pointer("/preconditions/resourceVersion"))
             .and_then(Value::as_str)
             .map(str::to_string),
+        grace_period_seconds: body
+            .and_then(|b| b.get("gracePeriodSeconds"))
+            .and_then(Value::as_i64)
+            .or_else(|| q.get("gracePeriodSeconds").and_then(|g| g.parse().ok())),
         precondition_uid: body
             .and_then(|b| b.pointer("/preconditions/uid"))
             .and_then(Value::as_str)
@@ -427,9 +463,10 @@ fn delete_options(
 fn list_response(
     store: &Store,
     info: &ResourceInfo,
-    list: ObjectList,
+    list: ObjectList<Bytes>,
     q: &HashMap<String, String>,
     table: bool,
+    metadata_only: bool,
 ) -> Response {
     let mut meta = json!({"resourceVersion": list.resource_version});
     if let Some(c) = &list.continue_token {
@@ -441,22 +478,20 @@ fn list_response(
     if table {
         let include = IncludeObject::parse(q.get("includeObject").map(String::as_str));
         let now = store.clock().now();
-        let t = table::table(
-            info,
-            list.items.iter().map(|a| &**a),
-            now,
-            include,
-            meta,
-            true,
-        );
+        let objects = list.objects();
+        let t = table::table(info, objects.iter(), now, include, meta, true);
         return json_response(200, &t);
     }
     // Serialize item by item: no copy of the objects.
     let mut out = Vec::with_capacity(256 + list.items.len() * 1024);
     out.extend_from_slice(b"{\"kind\":");
-    let _ = serde_json::to_writer(&mut out, &info.list_kind);
-    out.extend_from_slice(b",\"apiVersion\":");
-    let _ = serde_json::to_writer(&mut out, &info.api_version());
+    if metadata_only {
+        out.extend_from_slice(b"\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\"");
+    } else {
+        let _ = serde_json::to_writer(&mut out, &info.list_kind);
+        out.extend_from_slice(b",\"apiVersion\":");
+        let _ = serde_json::to_writer(&mut out, &info.api_version());
+    }
     out.extend_from_slice(b",\"metadata\":");
     let _ = serde_json::to_writer(&mut out, &meta);
     out.extend_from_slice(b",\"items\":[");
@@ -464,7 +499,11 @@ fn list_response(
         if i > 0 {
             out.push(b',');
         }
-        let _ = serde_json::to_writer(&mut out, &**item);
+        if metadata_only {
+            out.extend_from_slice(&partial_bytes(item));
+        } else {
+            out.extend_from_slice(item);
+        }
     }
     out.extend_from_slice(b"]}");
     (
@@ -481,9 +520,17 @@ fn watch_response(
     t: &Target<'_>,
     q: &HashMap<String, String>,
     table: bool,
+    metadata_only: bool,
 ) -> Result<Response, StatusError> {
+    // Streaming lists (`sendInitialEvents=true`): current objects as ADDED, then a bookmark
+    // annotated `k8s.io/initial-events-end`.
+    let send_initial = q.get("sendInitialEvents").is_some_and(|v| v == "true");
     let opts = WatchOptions {
-        resource_version: q.get("resourceVersion").cloned(),
+        resource_version: if send_initial {
+            None
+        } else {
+            q.get("resourceVersion").cloned()
+        },
         label_selector: q.get("labelSelector").cloned(),
         field_selector: q.get("fieldSelector").cloned(),
     };
@@ -523,38 +570,70 @@ fn watch_response(
         let mut ticker = tokio::time::interval(interval);
         ticker.tick().await;
         let mut first = true;
+        let mut initial_end_pending = send_initial;
+        let bookmark = |rv: u64, initial_end: bool| {
+            let (kind, api_version) = if metadata_only {
+                (
+                    "PartialObjectMetadata".to_string(),
+                    "meta.k8s.io/v1".to_string(),
+                )
+            } else {
+                (info.kind.clone(), info.api_version())
+            };
+            let mut meta = json!({"resourceVersion": rv.to_string()});
+            if initial_end {
+                meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+            }
+            line(
+                &json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version, "metadata": meta}}),
+            )
+        };
         loop {
+            if initial_end_pending && watch.backlog_empty() {
+                initial_end_pending = false;
+                if tx.send(bookmark(watch.start_rv(), true)).await.is_err() {
+                    break;
+                }
+            }
             tokio::select! {
                 _ = &mut deadline => break,
                 _ = shutdown.changed() => break,
                 _ = tx.closed() => break,
                 _ = ticker.tick(), if bookmarks => {
                     let rv = store.current_rv();
-                    if watch.idle() {
-                        let kind = info.kind.clone();
-                        let bm = json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": info.api_version(),
-                            "metadata": {"resourceVersion": rv.to_string(), "annotations": {"k8s.io/initial-events-end": "true"}}}});
-                        if tx.send(line(&bm)).await.is_err() { break; }
+                    if watch.idle() && !initial_end_pending && tx.send(bookmark(rv, false)).await.is_err() {
+                        break;
                     }
                 }
-                ev = watch.next() => {
+                ev = watch.next_stored() => {
                     match ev {
                         None => break,
                         Some(Err(e)) => {
                             let _ = tx.send(line(&json!({"type": "ERROR", "object": e.to_status()}))).await;
                             break;
                         }
-                        Some(Ok((kind, obj))) => {
-                            let object = if table {
+                        Some(Ok((kind, stored))) => {
+                            let bytes = if table {
+                                let obj = watch.value(&stored);
                                 let rvv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
                                 let t = table::table(&info, std::iter::once(&*obj), store.clock().now(), include,
                                     json!({"resourceVersion": rvv}), first);
                                 first = false;
-                                t
+                                line(&json!({"type": kind.as_str(), "object": t}))
                             } else {
-                                (*obj).clone()
+                                let mut object = watch.json(&stored);
+                                if metadata_only {
+                                    object = Bytes::from(partial_bytes(&object));
+                                }
+                                let mut b = Vec::with_capacity(object.len() + 32);
+                                b.extend_from_slice(b"{\"type\":\"");
+                                b.extend_from_slice(kind.as_str().as_bytes());
+                                b.extend_from_slice(b"\",\"object\":");
+                                b.extend_from_slice(&object);
+                                b.extend_from_slice(b"}\n");
+                                Bytes::from(b)
                             };
-                            if tx.send(line(&json!({"type": kind.as_str(), "object": object}))).await.is_err() { break; }
+                            if tx.send(bytes).await.is_err() { break; }
                         }
                     }
                 }

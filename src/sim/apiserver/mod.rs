@@ -11,6 +11,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! In-process (simulated kubelets, scheduler, controllers): [`SimApiServer::store`] gives the
+//! [`Store`] behind the HTTP handlers, so resourceVersions and watch events stay coherent:
+//! `store.create(&Gvr::core("pods"), Some("default"), json, &WriteOptions::default())`,
+//! `store.patch(&gvr, ns, name, PatchKind::Merge, body, Some("status"), &opts)`,
+//! `store.watch(&gvr, None, &WatchOptions::default())?.next().await`.
+//!
+//! [`SimApiServer::client`] has kube-rs' automatic 429/503 retries off; dropping the last
+//! [`SimApiServer`] handle stops the server.
+//!
+//! Tests: `cargo test -p vpsie-autoscaler --lib apiserver` (unit) and `--test sim_apiserver`
+//! (kube-rs), `--test sim_apiserver_kubectl` (real `/usr/bin/kubectl`), `--test
+//! sim_apiserver_store` (in-process), `--test sim_apiserver_scale` (30,000 pods).
+//!
 //! # What is served (kept true)
 //! - Discovery: `/version`, `/api`, `/api/v1`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>` (legacy
 //!   JSON; kubectl falls back from aggregated discovery), subresources as separate entries.
@@ -18,36 +31,62 @@
 //!   `x-kubernetes-group-version-kind` and the `fieldValidation` parameter (so kubectl leaves
 //!   validation to the server), CRD schemas under `components.schemas`. No `/openapi/v2`.
 //! - Builtin resources: namespaces, nodes, pods (+`binding`, `eviction`), events, secrets,
-//!   configmaps, services, serviceaccounts, leases, events.k8s.io events (separate storage from
-//!   core events), poddisruptionbudgets, deployments, replicasets, daemonsets (stored only),
-//!   customresourcedefinitions. Creating a CRD serves its resources at once (status Established).
+//!   configmaps, services, serviceaccounts, leases, events.k8s.io events (stored as core events
+//!   and converted, so kube-rs `Recorder` events show in `kubectl describe`),
+//!   poddisruptionbudgets, deployments, replicasets, daemonsets (stored only) and
+//!   customresourcedefinitions. Creating a CRD serves its resources at once (status Established);
+//!   a CRD whose CEL rules do not compile is refused; deleting it removes its objects.
+//!   `selfsubjectaccessreviews` always answer allowed (no RBAC), so `kubectl auth can-i` works.
 //! - Verbs: get, list (label selectors; field selectors for metadata.name/namespace, a per-kind
 //!   allow-list, CRD `selectableFields`; `limit`/`continue`), watch (resourceVersion replay from a
 //!   bounded window, 410 `Expired` ERROR event when too old or when a watcher lags, bookmarks,
 //!   `timeoutSeconds`), create (generateName, uid, timestamps, generation), update (409 on a
 //!   stale resourceVersion), patch (merge, JSON patch with `test`, strategic merge for builtins,
-//!   415 for custom resources, simplified server-side apply that creates and is idempotent),
+//!   415 for custom resources, server-side apply that creates, is idempotent and is field-manager
+//!   aware for removals),
 //!   delete (finalizers + deletionTimestamp, ownerReference cascade Background/Foreground/Orphan,
-//!   namespace content, CRD objects), deletecollection, `dryRun=All`.
+//!   CRD objects; a namespace turns Terminating, refuses new content with 403 and goes once its
+//!   content is gone), deletecollection, `dryRun=All`. New pods get the real defaults
+//!   (scheduler, policies, grace period, tolerations, QoS class).
 //! - Status subresource: spec changes bump generation; status writes through the main resource
 //!   are ignored, and non-status changes through `/status` are ignored.
-//! - Tables for `kubectl get` (builtin columns, CRD additionalPrinterColumns, watch tables).
+//! - Tables for `kubectl get` (builtin columns, CRD additionalPrinterColumns, watch tables);
+//!   `PartialObjectMetadata` answers for metadata-only clients (kube-rs metadata watchers).
+//! - Pods: `binding` (409 when bound), `eviction` (429 when a PodDisruptionBudget allows no
+//!   disruption, else delete + budget status), optional graceful deletion of bound pods
+//!   ([`StoreConfig::graceful_pod_deletion`]). `kubectl cordon`/`drain`/`uncordon` work.
+//! - Storage: one serialized JSON per object plus its parsed metadata and selectable-field
+//!   values; lists and watches copy bytes (30,000 pods list in well under a second).
 //! - CRD schemas: defaulting, pruning (strict field validation answers 400), type/enum/min/max/
 //!   length/items/required checks and `x-kubernetes-validations` CEL (kube-cel), as 422 Invalid
 //!   whose causes name the fields.
 //!
 //! # Not done
-//! - No managedFields / field-manager-aware apply (apply merges; removed fields stay).
-//! - No protobuf, no aggregated discovery, no `/openapi/v2`, no admission webhooks, no RBAC.
-//! - Pod deletion is immediate (no kubelet grace period) unless the pod has finalizers.
+//! - Server-side apply is simplified: the applied configuration merges into the live object
+//!   (maps recurse, `conditions`/`containers`... merge by key, other lists are replaced); each
+//!   field manager's last applied configuration is remembered, so fields and keyed items it no
+//!   longer applies are removed unless another manager applies them. No `managedFields` in
+//!   objects and no apply conflicts (`force` is accepted and ignored).
+//! - Protobuf request bodies only for ConfigMap, Secret, Namespace, ServiceAccount and
+//!   SelfSubjectAccessReview (what `kubectl create namespace|configmap|secret|serviceaccount`
+//!   and `kubectl auth can-i` send); other kinds answer 415
+//!   (e.g. `kubectl create deployment`). Answers are always JSON. No aggregated discovery, no
+//!   `/openapi/v2`, no admission webhooks, no RBAC, no scale subresource.
+//! - Pod deletion is immediate unless the pod has finalizers or graceful pod deletion is on.
+//! - List `resourceVersion`/`resourceVersionMatch` are ignored (lists are always current);
+//!   `continue` pages read live data (keyed by name). Streaming lists (`sendInitialEvents=true`)
+//!   are served: current objects as ADDED, then an `initial-events-end` bookmark.
 //! - No conversion between CRD versions (objects are served with the requested apiVersion).
 //! - Watch timeouts and bookmarks follow real time, not the simulated clock; timestamps follow
 //!   the clock.
 
+pub mod convert;
 pub mod discovery;
 pub mod error;
 mod http;
+pub mod object;
 pub mod patch;
+pub mod protobuf;
 pub mod registry;
 pub mod schema;
 pub mod selectors;
@@ -99,7 +138,14 @@ struct Inner {
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-/// A running simulated API server. Clones share it.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: stop serving (open watches end).
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// A running simulated API server. Clones share it; dropping the last clone stops it.
 #[derive(Clone)]
 pub struct SimApiServer {
     inner: Arc<Inner>,
@@ -139,6 +185,10 @@ impl SimApiServer {
         };
         let app = http::router(state);
         let mut stop = rx;
+        // No Nagle delay: watch events are small writes that must reach clients at once.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -192,7 +242,9 @@ impl SimApiServer {
         })
     }
 
-    /// A kube client pointed at this server.
+    /// A kube client pointed at this server. Its automatic retry of 429/503/504 answers is off
+    /// (kube-rs would otherwise back off for minutes on a PDB-blocked eviction): callers see
+    /// `TooManyRequests` at once and decide themselves.
     pub fn client(&self) -> Result<kube::Client, ApiServerError> {
         let url = self.url();
         let uri: axum::http::Uri =
@@ -201,7 +253,8 @@ impl SimApiServer {
                     url: url.clone(),
                     message: e.to_string(),
                 })?;
-        let config = kube::Config::new(uri);
+        let mut config = kube::Config::new(uri);
+        config.default_retry = false;
         kube::Client::try_from(config).map_err(|e| ApiServerError::Client {
             url,
             message: e.to_string(),

@@ -7,7 +7,8 @@
 //!   `$deleteFromPrimitiveList/<field>`; other lists are replaced. Refused for custom resources.
 //! - `application/apply-patch+yaml`: server-side apply, simplified: the applied configuration is
 //!   merged into the live object (maps recursively, keyed lists by key, other lists replaced), so
-//!   applying the same configuration twice changes nothing.
+//!   applying the same configuration twice changes nothing; [`remove_unapplied`] first drops what
+//!   the same field manager applied before and no longer applies.
 
 use serde_json::{Map, Value};
 
@@ -262,6 +263,85 @@ pub fn apply_merge(target: &mut Value, applied: &Value) {
     }
 }
 
+/// Field-manager-aware part of server-side apply: removes from `target` what the same manager
+/// applied before (`prev`) but no longer applies (`new`), unless another manager's last applied
+/// configuration (`others`) still sets it. Maps recurse; keyed lists (`conditions` by `type`...)
+/// lose the items the manager dropped.
+pub fn remove_unapplied(target: &mut Value, prev: &Value, new: &Value, others: &[&Value]) {
+    remove_unapplied_at(target, prev, new, others, true);
+}
+
+fn remove_unapplied_at(
+    target: &mut Value,
+    prev: &Value,
+    new: &Value,
+    others: &[&Value],
+    root: bool,
+) {
+    let (Value::Object(p), Value::Object(t)) = (prev, target) else {
+        return;
+    };
+    for (k, pv) in p {
+        if root && (k == "apiVersion" || k == "kind") {
+            continue;
+        }
+        if root && k == "metadata" {
+            // Only labels and annotations of the metadata are owned by appliers.
+            for sub in ["labels", "annotations"] {
+                let (Some(pm), Some(tm)) = (pv.get(sub), t.get_mut(k).and_then(|m| m.get_mut(sub)))
+                else {
+                    continue;
+                };
+                let nm = new.get(k).and_then(|m| m.get(sub)).unwrap_or(&Value::Null);
+                let om: Vec<&Value> = others
+                    .iter()
+                    .filter_map(|o| o.get(k).and_then(|m| m.get(sub)))
+                    .collect();
+                remove_unapplied_at(tm, pm, nm, &om, false);
+            }
+            continue;
+        }
+        let nv = new.get(k);
+        let ov: Vec<&Value> = others.iter().filter_map(|o| o.get(k)).collect();
+        match (nv, pv) {
+            (None, _) if ov.is_empty() => {
+                t.remove(k);
+            }
+            (None, Value::Object(_)) => {
+                if let Some(child) = t.get_mut(k) {
+                    remove_unapplied_at(child, pv, &Value::Null, &ov, false);
+                }
+            }
+            (Some(nv @ Value::Object(_)), Value::Object(_)) => {
+                if let Some(child) = t.get_mut(k) {
+                    remove_unapplied_at(child, pv, nv, &ov, false);
+                }
+            }
+            (_, Value::Array(prev_items)) => {
+                let Some(key) = merge_key(k) else { continue };
+                let keys_in = |v: Option<&Value>| -> Vec<Value> {
+                    v.and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(|i| i.get(key).cloned()).collect())
+                        .unwrap_or_default()
+                };
+                let kept: Vec<Value> = keys_in(nv)
+                    .into_iter()
+                    .chain(ov.iter().flat_map(|o| keys_in(Some(o))))
+                    .collect();
+                let dropped: Vec<Value> = prev_items
+                    .iter()
+                    .filter_map(|i| i.get(key).cloned())
+                    .filter(|kv| !kept.contains(kv))
+                    .collect();
+                if let Some(Value::Array(list)) = t.get_mut(k) {
+                    list.retain(|i| !i.get(key).is_some_and(|kv| dropped.contains(kv)));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +373,38 @@ mod tests {
         assert_eq!(live, once);
         assert_eq!(live["spec"]["maxNodes"], 3);
         assert_eq!(live["spec"]["minNodes"], 1);
+    }
+
+    #[test]
+    fn a_manager_removes_what_it_no_longer_applies() {
+        let prev = json!({"metadata": {"labels": {"a": "1", "b": "2"}},
+            "status": {"phase": "Scaling", "conditions": [{"type": "Ready"}, {"type": "ScalingUp"}]}});
+        let new = json!({"metadata": {"labels": {"a": "1"}},
+            "status": {"conditions": [{"type": "Ready"}]}});
+        let other = json!({"metadata": {"labels": {"b": "2"}}});
+        let mut live = json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2", "c": "3"}},
+            "spec": {"minNodes": 1},
+            "status": {"phase": "Scaling", "conditions": [{"type": "Ready"}, {"type": "ScalingUp"}, {"type": "Mine"}]}});
+        remove_unapplied(&mut live, &prev, &new, &[&other]);
+        apply_merge(&mut live, &new);
+        assert_eq!(
+            live["metadata"]["labels"],
+            json!({"a": "1", "b": "2", "c": "3"})
+        );
+        assert!(live["status"].get("phase").is_none());
+        assert_eq!(
+            live["status"]["conditions"],
+            json!([{"type": "Ready"}, {"type": "Mine"}])
+        );
+        assert_eq!(live["spec"]["minNodes"], 1);
+        let mut alone = live.clone();
+        remove_unapplied(
+            &mut alone,
+            &json!({"metadata": {"labels": {"a": "1"}}}),
+            &json!({}),
+            &[],
+        );
+        assert!(alone["metadata"]["labels"].get("a").is_none());
     }
 
     #[test]

@@ -97,6 +97,11 @@ pub struct ResourceInfo {
     pub schema: Option<Arc<Value>>,
     /// A custom resource (refuses strategic merge patches like the real server).
     pub custom: bool,
+    /// Where the objects live: (group, plural) of the storage, shared by every version and by
+    /// `events.k8s.io` events with core events.
+    pub storage: (String, String),
+    /// A create-only review (`selfsubjectaccessreviews`): answered, never stored.
+    pub review: bool,
 }
 
 impl ResourceInfo {
@@ -120,7 +125,12 @@ impl ResourceInfo {
 
     /// Storage key.
     pub fn key(&self) -> ResKey {
-        Arc::new((self.group.clone(), self.plural.clone()))
+        Arc::new(self.storage.clone())
+    }
+
+    /// Whether objects are stored in another API's form (`events.k8s.io` events).
+    pub fn converts(&self) -> bool {
+        self.group == "events.k8s.io"
     }
 
     /// `404 NotFound` for `name` of this resource.
@@ -130,6 +140,9 @@ impl ResourceInfo {
 
     /// The verbs advertised in discovery.
     pub fn verbs(&self) -> Vec<&'static str> {
+        if self.review {
+            return vec!["create"];
+        }
         vec![
             "create",
             "delete",
@@ -281,6 +294,8 @@ fn base(
         field_selectors: Vec::new(),
         schema: None,
         custom: false,
+        storage: (group.to_string(), plural.to_string()),
+        review: false,
     }
 }
 
@@ -441,6 +456,7 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
         }),
         age(),
     ]);
+    ev2.storage = (String::new(), "events".to_string());
     ev2.field_selectors = [
         "regarding.kind",
         "regarding.namespace",
@@ -545,6 +561,19 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
     })]);
     out.push(crd);
 
+    // `kubectl auth can-i`: there is no RBAC, everything is allowed.
+    let mut ssar = base(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        &[],
+        false,
+    );
+    ssar.review = true;
+    ssar.columns = Vec::new();
+    out.push(ssar);
+
     out
 }
 
@@ -647,6 +676,8 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceInfo>, String> {
             field_selectors,
             schema,
             custom: true,
+            storage: (group.clone(), plural.clone()),
+            review: false,
         });
     }
     Ok(out)

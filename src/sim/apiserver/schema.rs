@@ -36,7 +36,14 @@ pub fn admit(
     let Some(schema) = info.schema.as_deref() else {
         return Ok(());
     };
-    *obj = kube_cel::apply_defaults(schema, obj);
+    // A default may itself hold defaulted fields (`default: {}`): repeat to a fixed point.
+    for _ in 0..8 {
+        let defaulted = kube_cel::apply_defaults(schema, obj);
+        if defaulted == *obj {
+            break;
+        }
+        *obj = defaulted;
+    }
     let mut unknown = Vec::new();
     prune(schema, obj, "", &mut unknown, true);
     if strict && !unknown.is_empty() {
@@ -46,7 +53,9 @@ pub fn admit(
             .collect::<Vec<_>>()
             .join(", ");
         return Err(StatusError::bad_request(format!(
-            "strict decoding error: {list}"
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {list}",
+            kind = info.kind,
+            version = info.version,
         )));
     }
     let name = obj
@@ -93,6 +102,41 @@ pub fn admit(
     } else {
         Err(StatusError::invalid(&info.kind, &info.group, &name, causes))
     }
+}
+
+/// The CEL rules of a CRD version's schema that do not compile, as 422 causes (the real server
+/// refuses such a CRD instead of failing every object later).
+pub fn crd_rule_errors(version_index: usize, schema: &Value) -> Vec<FieldCause> {
+    fn walk(c: &kube_cel::CompiledSchema, path: &str, out: &mut Vec<FieldCause>) {
+        for e in c.compilation_errors() {
+            out.push(FieldCause::invalid(
+                format!("{path}.x-kubernetes-validations"),
+                None,
+                format!("compilation failed: {e}"),
+            ));
+        }
+        let mut names: Vec<&String> = c.properties.keys().collect();
+        names.sort();
+        for name in names {
+            if let Some(child) = c.properties.get(name) {
+                walk(child, &format!("{path}.properties[{name}]"), out);
+            }
+        }
+        if let Some(items) = &c.items {
+            walk(items, &format!("{path}.items"), out);
+        }
+        if let Some(additional) = &c.additional_properties {
+            walk(additional, &format!("{path}.additionalProperties"), out);
+        }
+    }
+    let mut out = Vec::new();
+    let compiled = kube_cel::compile_schema(schema);
+    walk(
+        &compiled,
+        &format!("spec.versions[{version_index}].schema.openAPIV3Schema"),
+        &mut out,
+    );
+    out
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -381,6 +425,19 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn crds_with_rules_that_do_not_compile_are_named() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object",
+            "x-kubernetes-validations": [{"rule": "self.maxNodes >=", "message": "broken"}]}}});
+        let errors = crd_rule_errors(0, &schema);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].field,
+            "spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations"
+        );
+        assert!(crd_rule_errors(0, &json!({"type": "object"})).is_empty());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::error::StatusError;
+use super::object::{field_text, Stored};
 use super::registry::ResourceInfo;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +100,12 @@ impl LabelSelector {
 
     /// Whether `obj`'s labels satisfy every requirement.
     pub fn matches(&self, obj: &Value) -> bool {
-        let labels = obj.pointer("/metadata/labels").and_then(Value::as_object);
+        self.matches_meta(obj.get("metadata").unwrap_or(&Value::Null))
+    }
+
+    /// Whether the labels of an object's `metadata` satisfy every requirement.
+    pub fn matches_meta(&self, meta: &Value) -> bool {
+        let labels = meta.get("labels").and_then(Value::as_object);
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
         self.0.iter().all(|r| match r {
             LabelReq::Eq(k, v) => get(k) == Some(v.as_str()),
@@ -114,7 +120,12 @@ impl LabelSelector {
 
 /// Matches a `matchLabels`/`matchExpressions` selector object (PDBs, deployments).
 pub fn selector_object_matches(selector: &Value, obj: &Value) -> bool {
-    let labels = obj.pointer("/metadata/labels").and_then(Value::as_object);
+    selector_meta_matches(selector, obj.get("metadata").unwrap_or(&Value::Null))
+}
+
+/// Like [`selector_object_matches`], from an object's `metadata`.
+pub fn selector_meta_matches(selector: &Value, meta: &Value) -> bool {
+    let labels = meta.get("labels").and_then(Value::as_object);
     let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
     if let Some(ml) = selector.get("matchLabels").and_then(Value::as_object) {
         for (k, v) in ml {
@@ -192,16 +203,18 @@ impl FieldSelector {
 
     /// Whether `obj` satisfies every requirement (a missing field reads as `""`).
     pub fn matches(&self, obj: &Value) -> bool {
+        self.0
+            .iter()
+            .all(|(field, eq, want)| (field_text(obj, field) == *want) == *eq)
+    }
+
+    /// Whether a stored object satisfies every requirement, from its precomputed fields
+    /// (parsing it only for a field that was not precomputed).
+    pub fn matches_stored(&self, s: &Stored) -> bool {
         self.0.iter().all(|(field, eq, want)| {
-            let mut cur = Some(obj);
-            for p in field.split('.') {
-                cur = cur.and_then(|c| c.get(p));
-            }
-            let have = match cur {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Null) | None => String::new(),
-                Some(v) => v.to_string(),
-            };
+            let have = s
+                .field(field)
+                .unwrap_or_else(|| field_text(&s.decode(), field));
             (have == *want) == *eq
         })
     }
