@@ -53,7 +53,7 @@ pub struct NodeObservation {
 #[derive(Debug, Clone, PartialEq)]
 pub enum VmObservation {
     /// The VM as the cloud reports it.
-    Present(Vps),
+    Present(Box<Vps>),
     /// The cloud says there is no such VM (404, or no VM with the hostname).
     Absent,
 }
@@ -415,14 +415,14 @@ mod tests {
     }
 
     fn vps(id: i64, status: &str) -> VmObservation {
-        VmObservation::Present(Vps {
+        VmObservation::Present(Box::new(Vps {
             id,
             status: Some(status.into()),
             default_ip: Some("192.0.2.10".into()),
             cpu: Some(2),
             ram: Some(4096),
             ..Vps::default()
-        })
+        }))
     }
 
     fn node(ready: bool) -> NodeObservation {

@@ -104,13 +104,13 @@ async fn observe_vm(vn: &VPSieNode, ctx: &Context) -> Result<VmObservation> {
     let id = vn.spec.vpsie_instance_id;
     if id > 0 {
         return match ctx.cloud.get_vm(id).await {
-            Ok(v) => Ok(VmObservation::Present(v)),
+            Ok(v) => Ok(VmObservation::Present(Box::new(v))),
             Err(e) if e.class() == ErrorClass::NotFound => Ok(VmObservation::Absent),
             Err(e) => Err(e.into()),
         };
     }
     Ok(match ctx.cloud.find_vm_by_hostname(&vn.name_any()).await? {
-        Some(v) => VmObservation::Present(v),
+        Some(v) => VmObservation::Present(Box::new(v)),
         None => VmObservation::Absent,
     })
 }
