@@ -216,7 +216,7 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
             Ok(Some(vps)) => {
                 step = lifecycle::step(
                     vn,
-                    &VmObservation::Present(vps),
+                    &VmObservation::Present(Box::new(vps)),
                     None,
                     now,
                     &ctx.config.timeouts(),
