@@ -58,7 +58,8 @@ pub enum VmObservation {
     Absent,
 }
 
-/// What to do next.
+/// What to do next. (A transient return value, never stored, so its size does not matter.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// Send CreateVM (no VM with this hostname exists).
