@@ -8,4 +8,8 @@ pub mod events;
 pub mod http;
 pub mod lifecycle;
 pub mod metrics;
+pub mod nodegroup;
+pub mod runtime;
+pub mod scaleup;
+pub mod serve;
 pub mod vpsienode;

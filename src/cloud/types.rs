@@ -175,7 +175,7 @@ impl std::fmt::Debug for CreateVpsRequest {
 }
 
 /// An instance type (`GET /offerings`, `GET /offerings/{id}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Offering {
     /// Id, e.g. `small-2cpu-4gb`.
     #[serde(deserialize_with = "lenient::string_req")]
