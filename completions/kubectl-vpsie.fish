@@ -36,7 +36,8 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s v -l verbos
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s V -l version -d 'Print version'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "sim" -d 'Start the simulated world on loopback: a VPSie cloud and a Kubernetes cluster (the demo)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "sim" -d 'Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the reconciler (the demo)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "serve" -d 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "version" -d 'Print the version of this binary'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
@@ -56,6 +57,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l for 
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l speed -d 'How many times faster than real time the simulated world runs' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l api-port -d 'Port of the simulated Kubernetes API server on 127.0.0.1 (0 picks a free one)' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l cloud-port -d 'Port of the simulated VPSie API on 127.0.0.1 (0 picks a free one)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l metrics-port -d 'Port of the reconciler\'s /metrics, /healthz and /readyz on 127.0.0.1 (0 picks a free one)' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l context -d 'The name of the kubeconfig context to use' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
@@ -63,9 +65,31 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s o -l
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l no-reconciler -d 'Do not run the reconciler: only the simulated cloud and cluster'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l metrics-addr -d 'Address of /metrics, /healthz and /readyz' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l secret-name -d 'The Secret with the VPSie credentials (in the watch namespace)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l watch-namespace -d 'Namespace of NodeGroups, VPSieNodes, the Secret, the Lease and the status ConfigMap' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l cluster-name -d 'Name of this cluster, in the tags of every VPS the autoscaler creates' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l batch-idle -d 'Quiet time after the last new unschedulable pod before planning a batch' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l batch-max -d 'Longest a batch of unschedulable pods waits before it is planned' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l provision-timeout -d 'Longest from a VPSieNode\'s creation to its VPS running before it is Failed' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l join-timeout -d 'Longest from the VPS running to its Node being Ready before it is Failed' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l poll-interval -d 'How often to look at a VPS or a node that is on its way' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l offering-backoff -d 'How long a group avoids an offering after a node of it failed' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l resync -d 'How often every NodeGroup is reconciled even without a change' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l dry-run -d 'Plan and report, but never create or delete anything on VPSie'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -l context -d 'The name of the kubeconfig context to use' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
@@ -98,9 +122,10 @@ yaml\t'YAML, stable field names'"
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "sim" -d 'Start the simulated world on loopback: a VPSie cloud and a Kubernetes cluster (the demo)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "version" -d 'Print the version of this binary'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim version completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "sim" -d 'Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the reconciler (the demo)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "serve" -d 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "version" -d 'Print the version of this binary'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -76,8 +76,11 @@ pub enum OutputFormat {
 pub enum Command {
     /// Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory.
     Crds(CrdsArgs),
-    /// Start the simulated world on loopback: a VPSie cloud and a Kubernetes cluster (the demo).
+    /// Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the
+    /// reconciler (the demo).
     Sim(SimArgs),
+    /// Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system).
+    Serve(ServeArgs),
     /// Print the version of this binary.
     Version,
     /// Print a shell completion script, or write all of them to a directory.
@@ -112,6 +115,29 @@ pub struct SimArgs {
     /// Port of the simulated VPSie API on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub cloud_port: u16,
+
+    /// Port of the reconciler's /metrics, /healthz and /readyz on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub metrics_port: u16,
+
+    /// Do not run the reconciler: only the simulated cloud and cluster.
+    #[arg(long)]
+    pub no_reconciler: bool,
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, env = "VPSIE_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: std::net::SocketAddr,
+
+    /// The Secret with the VPSie credentials (in the watch namespace).
+    #[arg(long, env = "VPSIE_SECRET_NAME", default_value = "vpsie-secret")]
+    pub secret_name: String,
+
+    #[command(flatten)]
+    pub reconciler: vpsie_reconciler::config::ReconcilerConfig,
 }
 
 /// Parses a speed factor: a positive number up to 1000.

@@ -54,6 +54,39 @@ async fn run(cli: Cli) -> Result<(), PluginError> {
         }
         Command::Man(args) => commands::generate::man(args.dir.as_deref()),
         Command::Crds(args) => commands::crds::run(args.write.as_deref()),
+        Command::Serve(args) => {
+            let kube = kube_client(&cli.global).await?;
+            commands::serve::run(args, kube).await
+        }
         Command::Sim(args) => commands::sim::run(&args, cli.global.kubeconfig.clone()).await,
     }
+}
+
+/// A Kubernetes client from `--kubeconfig`/`--context`, else `KUBECONFIG`, ~/.kube/config or the
+/// in-cluster service account.
+async fn kube_client(global: &cli::GlobalArgs) -> Result<kube::Client, PluginError> {
+    let options = kube::config::KubeConfigOptions {
+        context: global.context.clone(),
+        ..Default::default()
+    };
+    let config = match &global.kubeconfig {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| {
+                PluginError::Config(format!("cannot read kubeconfig {}: {e}", path.display()))
+            })?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .map_err(|e| PluginError::Config(format!("kubeconfig {}: {e}", path.display())))?
+        }
+        None if global.context.is_some() => kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| PluginError::Config(format!("kubeconfig: {e}")))?,
+        None => kube::Config::infer().await.map_err(|e| {
+            PluginError::Config(format!(
+                "no cluster: {e}; pass --kubeconfig or set KUBECONFIG (or try `kubectl vpsie sim`)"
+            ))
+        })?,
+    };
+    kube::Client::try_from(config)
+        .map_err(|e| PluginError::Config(format!("cannot build the Kubernetes client: {e}")))
 }

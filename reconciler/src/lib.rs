@@ -1,5 +1,15 @@
 //! The in-cluster reconciler of kubectl-vpsie (serve mode): controllers and the serve runtime
 //! (metrics and health HTTP, leader election, status report).
 
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod events;
 pub mod http;
+pub mod lifecycle;
 pub mod metrics;
+pub mod nodegroup;
+pub mod runtime;
+pub mod scaleup;
+pub mod serve;
+pub mod vpsienode;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::lenient;
 
 /// A virtual machine (`GET /vm/{id}`, items of `GET /vm`, answer of `POST /vm`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Vps {
     /// Numeric id, used in `/vm/{id}`.
     #[serde(deserialize_with = "lenient::i64_req")]
@@ -175,7 +175,7 @@ impl std::fmt::Debug for CreateVpsRequest {
 }
 
 /// An instance type (`GET /offerings`, `GET /offerings/{id}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Offering {
     /// Id, e.g. `small-2cpu-4gb`.
     #[serde(deserialize_with = "lenient::string_req")]

@@ -2,4 +2,5 @@
 
 pub mod crds;
 pub mod generate;
+pub mod serve;
 pub mod sim;

@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use vpsie_autoscaler::cloud::{BaseUrl, Credentials, VpsieSecret};
 use vpsie_autoscaler::sim::world::{SimWorld, SimWorldConfig};
+use vpsie_reconciler::config::ReconcilerConfig;
+use vpsie_reconciler::runtime::Reconciler;
 
 use crate::cli::SimArgs;
 use crate::error::PluginError;
@@ -35,6 +38,41 @@ pub async fn run(args: &SimArgs, kubeconfig: Option<PathBuf>) -> Result<(), Plug
         .write_kubeconfig(&path)
         .map_err(|e| PluginError::Sim(e.to_string()))?;
     let creds = world.cloud.credentials();
+    let mut reconciler_task = None;
+    let mut metrics_addr = None;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    if !args.no_reconciler {
+        let secret = VpsieSecret {
+            credentials: Credentials::client(creds.client_id.clone(), creds.client_secret.clone()),
+            base_url: Some(
+                BaseUrl::parse(&world.cloud.base_url())
+                    .map_err(|e| PluginError::Sim(e.to_string()))?,
+            ),
+        };
+        let kube = world
+            .client()
+            .map_err(|e| PluginError::Sim(e.to_string()))?;
+        let config = ReconcilerConfig {
+            cluster_name: "sim".into(),
+            ..ReconcilerConfig::default()
+        };
+        let reconciler = Reconciler::new(
+            kube,
+            secret,
+            world.clock.clone(),
+            config,
+            "vpsie-autoscaler-sim",
+        )
+        .map_err(|e| PluginError::Sim(e.to_string()))?;
+        let addr = reconciler
+            .serve_http(([127, 0, 0, 1], args.metrics_port).into())
+            .await
+            .map_err(|e| PluginError::Io("binding the metrics port".into(), e))?;
+        metrics_addr = Some(addr);
+        reconciler_task = Some(tokio::spawn(reconciler.run(async move {
+            let _ = stop_rx.await;
+        })));
+    }
     println!("Simulated world is up ({}x real time).", args.speed);
     println!("  Kubernetes API:  {}", world.api.url());
     println!(
@@ -43,6 +81,10 @@ pub async fn run(args: &SimArgs, kubeconfig: Option<PathBuf>) -> Result<(), Plug
         creds.client_id
     );
     println!("  kubeconfig:      {}", path.display());
+    match metrics_addr {
+        Some(a) => println!("  reconciler:      running; metrics at http://{a}/metrics"),
+        None => println!("  reconciler:      off (--no-reconciler)"),
+    }
     println!();
     println!("Point kubectl at it:");
     println!("  export KUBECONFIG={}", path.display());
@@ -57,6 +99,10 @@ pub async fn run(args: &SimArgs, kubeconfig: Option<PathBuf>) -> Result<(), Plug
     tokio::select! {
         _ = tokio::signal::ctrl_c() => println!("Stopping (Ctrl-C)."),
         _ = tokio::time::sleep(wait_for) => println!("Stopping (--for elapsed)."),
+    }
+    let _ = stop_tx.send(());
+    if let Some(task) = reconciler_task {
+        let _ = task.await;
     }
     world.shutdown().await;
     Ok(())

@@ -1,0 +1,120 @@
+//! The reconciler's settings: every timeout and window, from flags or environment variables.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::lifecycle::Timeouts;
+
+fn parse_secs(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (t, 1.0)
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Duration::from_secs_f64(v * mult)),
+        _ => Err(format!(
+            "invalid duration {text:?}: write seconds (90) or a number with ms, s, m or h (1.5s, 15m)"
+        )),
+    }
+}
+
+/// Settings of `kubectl-vpsie serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ReconcilerConfig {
+    /// Namespace of NodeGroups, VPSieNodes, the Secret, the Lease and the status ConfigMap.
+    #[arg(
+        long = "watch-namespace",
+        env = "VPSIE_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    pub namespace: String,
+
+    /// Name of this cluster, in the tags of every VPS the autoscaler creates.
+    #[arg(long, env = "VPSIE_CLUSTER_NAME", default_value = "kubernetes")]
+    pub cluster_name: String,
+
+    /// Quiet time after the last new unschedulable pod before planning a batch.
+    #[arg(long, env = "VPSIE_BATCH_IDLE", default_value = "1s", value_parser = parse_secs)]
+    pub batch_idle: Duration,
+
+    /// Longest a batch of unschedulable pods waits before it is planned.
+    #[arg(long, env = "VPSIE_BATCH_MAX", default_value = "10s", value_parser = parse_secs)]
+    pub batch_max: Duration,
+
+    /// Longest from a VPSieNode's creation to its VPS running before it is Failed.
+    #[arg(long, env = "VPSIE_PROVISION_TIMEOUT", default_value = "15m", value_parser = parse_secs)]
+    pub provision_timeout: Duration,
+
+    /// Longest from the VPS running to its Node being Ready before it is Failed.
+    #[arg(long, env = "VPSIE_JOIN_TIMEOUT", default_value = "10m", value_parser = parse_secs)]
+    pub join_timeout: Duration,
+
+    /// How often to look at a VPS or a node that is on its way.
+    #[arg(long, env = "VPSIE_POLL_INTERVAL", default_value = "2s", value_parser = parse_secs)]
+    pub poll_interval: Duration,
+
+    /// How long a group avoids an offering after a node of it failed.
+    #[arg(long, env = "VPSIE_OFFERING_BACKOFF", default_value = "5m", value_parser = parse_secs)]
+    pub offering_backoff: Duration,
+
+    /// How often every NodeGroup is reconciled even without a change.
+    #[arg(long, env = "VPSIE_RESYNC", default_value = "30s", value_parser = parse_secs)]
+    pub resync: Duration,
+
+    /// Plan and report, but never create or delete anything on VPSie.
+    #[arg(long, env = "VPSIE_DRY_RUN")]
+    pub dry_run: bool,
+}
+
+impl Default for ReconcilerConfig {
+    fn default() -> Self {
+        Self {
+            namespace: "kube-system".into(),
+            cluster_name: "kubernetes".into(),
+            batch_idle: Duration::from_secs(1),
+            batch_max: Duration::from_secs(10),
+            provision_timeout: Duration::from_secs(15 * 60),
+            join_timeout: Duration::from_secs(10 * 60),
+            poll_interval: Duration::from_secs(2),
+            offering_backoff: Duration::from_secs(300),
+            resync: Duration::from_secs(30),
+            dry_run: false,
+        }
+    }
+}
+
+impl ReconcilerConfig {
+    /// The lifecycle timeouts.
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            provision: self.provision_timeout,
+            join: self.join_timeout,
+            poll: self.poll_interval,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_an_operator_writes_them() {
+        assert_eq!(parse_secs("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_secs("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_secs("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_secs("250ms").unwrap(), Duration::from_millis(250));
+        let e = parse_secs("soon").unwrap_err();
+        assert!(e.contains("\"soon\""), "{e}");
+        assert!(parse_secs("-1").is_err());
+    }
+}
