@@ -52,7 +52,7 @@ fn with_vpsienode(sim: &Sim) {
 
 #[test]
 fn nodegroup_operations() {
-    let sim = Sim::start(&["--speed", "10"]);
+    let sim = Sim::start(&["--speed", "10", "--no-reconciler"]);
     for args in [
         &["get", "nodegroups", "-n", "kube-system"][..],
         &["get", "ng", "-n", "kube-system"][..],
@@ -187,7 +187,7 @@ fn nodegroup_operations() {
 
 #[test]
 fn vpsienode_operations() {
-    let sim = Sim::start(&["--speed", "10"]);
+    let sim = Sim::start(&["--speed", "10", "--no-reconciler"]);
     with_vpsienode(&sim);
     for args in [
         &["get", "vpsienodes", "-n", "kube-system"][..],
@@ -298,7 +298,7 @@ fn vpsienode_operations() {
 
 #[test]
 fn watch_prints_changes() {
-    let sim = Sim::start(&["--speed", "10"]);
+    let sim = Sim::start(&["--speed", "10", "--no-reconciler"]);
     with_vpsienode(&sim);
     let mut child = sim
         .kubectl()
@@ -341,7 +341,7 @@ fn watch_prints_changes() {
 
 #[test]
 fn the_runbook_credential_rotation_applies() {
-    let sim = Sim::start(&["--speed", "10"]);
+    let sim = Sim::start(&["--speed", "10", "--no-reconciler"]);
     for round in ["a", "b"] {
         let generated = sim.kubectl_ok(&[
             "create",
