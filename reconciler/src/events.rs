@@ -54,8 +54,24 @@ impl Recorder {
     where
         K: Resource<DynamicType = ()>,
     {
+        self.publish_raw(obj, reason.as_str(), reason.event_type().as_str(), message, now)
+            .await
+    }
+
+    /// Records an event whose reason is not one of the API reference's (`event_type` is
+    /// `Normal` or `Warning`).
+    pub async fn publish_raw<K>(
+        &self,
+        obj: &K,
+        reason: &'static str,
+        event_type: &'static str,
+        message: &str,
+        now: DateTime<Utc>,
+    ) where
+        K: Resource<DynamicType = ()>,
+    {
         let uid = obj.uid().unwrap_or_default();
-        let key = (uid.clone(), reason.as_str(), message.to_string());
+        let key = (uid.clone(), reason, message.to_string());
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let repeat = {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
@@ -93,9 +109,9 @@ impl Recorder {
                 "uid": uid,
                 "resourceVersion": obj.resource_version(),
             },
-            "reason": reason.as_str(),
+            "reason": reason,
             "message": message,
-            "type": reason.event_type().as_str(),
+            "type": event_type,
             "source": {"component": COMPONENT},
             "reportingComponent": COMPONENT,
             "reportingInstance": self.instance,
@@ -122,7 +138,7 @@ impl Recorder {
                     },
                 );
             }
-            Err(e) => tracing::warn!(reason = reason.as_str(), error = %e, "cannot write event"),
+            Err(e) => tracing::warn!(reason, error = %e, "cannot write event"),
         }
     }
 }

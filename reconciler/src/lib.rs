@@ -13,3 +13,4 @@ pub mod runtime;
 pub mod scaleup;
 pub mod serve;
 pub mod vpsienode;
+pub mod gc;
