@@ -3,4 +3,5 @@
 
 pub mod creds;
 pub mod http;
+pub mod leader;
 pub mod metrics;

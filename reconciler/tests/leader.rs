@@ -1,0 +1,406 @@
+//! Leader election against the simulated API server over HTTP with the real kube-rs client:
+//! two electors never lead at once, a release hands over at once, a crashed leader is replaced
+//! once its Lease expires, a leader cut off from the API server steps down before anybody
+//! else can take over, and racing writes (409) never make two leaders.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use kube::api::{ObjectMeta, PostParams};
+use kube::Api;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use vpsie_autoscaler::sim::apiserver::{ApiServerConfig, SimApiServer};
+use vpsie_reconciler::leader::{LeaderConfig, LeaderElector, LeaderHandle, LeaderState};
+
+const NS: &str = "kube-system";
+
+fn config(
+    identity: &str,
+    lease: &str,
+    duration_ms: u64,
+    deadline_ms: u64,
+    retry_ms: u64,
+) -> LeaderConfig {
+    let mut c = LeaderConfig::new(identity);
+    c.lease_name = lease.to_string();
+    c.lease_duration = Duration::from_millis(duration_ms);
+    c.renew_deadline = Duration::from_millis(deadline_ms);
+    c.retry_period = Duration::from_millis(retry_ms);
+    c
+}
+
+async fn wait_state(
+    rx: &mut watch::Receiver<LeaderState>,
+    within: Duration,
+    what: &str,
+    pred: impl Fn(&LeaderState) -> bool,
+) -> LeaderState {
+    let got = tokio::time::timeout(within, rx.wait_for(|s| pred(s)))
+        .await
+        .map(|r| r.map(|s| s.clone()));
+    match got {
+        Ok(Ok(s)) => s,
+        Ok(Err(_)) => panic!("the elector stopped while waiting for {what}"),
+        Err(_) => panic!("no {what} within {within:?}; state {:?}", *rx.borrow()),
+    }
+}
+
+/// Watches two electors and records every moment both claimed to lead.
+struct Monitor {
+    violations: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Monitor {
+    fn start(mut a: watch::Receiver<LeaderState>, mut b: watch::Receiver<LeaderState>) -> Self {
+        let violations = Arc::new(Mutex::new(Vec::new()));
+        let v = violations.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let (sa, sb) = (a.borrow_and_update().clone(), b.borrow_and_update().clone());
+                if sa.is_leader && sb.is_leader {
+                    v.lock().unwrap().push(format!("both lead: {sa:?} {sb:?}"));
+                }
+                tokio::select! {
+                    r = a.changed() => if r.is_err() { break },
+                    r = b.changed() => if r.is_err() { break },
+                }
+            }
+        });
+        Self { violations, task }
+    }
+
+    fn finish(self) {
+        self.task.abort();
+        let v = self.violations.lock().unwrap().clone();
+        assert!(v.is_empty(), "two leaders at once: {v:#?}");
+    }
+}
+
+async fn lease(api: &Api<Lease>, name: &str) -> LeaseSpec {
+    api.get(name).await.expect("lease").spec.expect("spec")
+}
+
+fn micro(t: &MicroTime) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.0.as_microsecond()).expect("in range")
+}
+
+/// Starts two electors and returns (leader, follower) once one leads and the other follows it.
+async fn elect(
+    client: &kube::Client,
+    lease: &str,
+    ms: (u64, u64, u64),
+) -> (LeaderHandle, LeaderHandle) {
+    let a = LeaderElector::spawn(client.clone(), config("replica-a", lease, ms.0, ms.1, ms.2))
+        .expect("valid config");
+    let b = LeaderElector::spawn(client.clone(), config("replica-b", lease, ms.0, ms.1, ms.2))
+        .expect("valid config");
+    let (mut ra, mut rb) = (a.subscribe(), b.subscribe());
+    let within = Duration::from_secs(5);
+    tokio::time::timeout(within, async {
+        loop {
+            let (sa, sb) = (
+                ra.borrow_and_update().clone(),
+                rb.borrow_and_update().clone(),
+            );
+            if sa.is_leader && sb.holder.as_deref() == Some("replica-a") {
+                return;
+            }
+            if sb.is_leader && sa.holder.as_deref() == Some("replica-b") {
+                return;
+            }
+            tokio::select! {
+                _ = ra.changed() => {},
+                _ = rb.changed() => {},
+            }
+        }
+    })
+    .await
+    .expect("a leader and a follower within 5 s");
+    if a.state().is_leader {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+#[tokio::test]
+async fn release_hands_over_at_once() {
+    let server = SimApiServer::start(ApiServerConfig::default())
+        .await
+        .expect("sim");
+    let client = server.client().expect("client");
+    let api: Api<Lease> = Api::namespaced(client.clone(), NS);
+    // A long Lease (10 s): a takeover within 1.5 s can only come from the release.
+    let (leader, follower) = elect(&client, "vpsie-autoscaler-leader", (10_000, 6_000, 200)).await;
+    let monitor = Monitor::start(leader.subscribe(), follower.subscribe());
+    let leader_id = leader.state().holder.expect("holder");
+    let spec = lease(&api, "vpsie-autoscaler-leader").await;
+    assert_eq!(spec.holder_identity.as_deref(), Some(leader_id.as_str()));
+    assert_eq!(spec.lease_transitions, Some(0));
+    assert_eq!(spec.lease_duration_seconds, Some(10));
+    assert!(spec.renew_time.is_some() && spec.acquire_time.is_some());
+
+    let mut rf = follower.subscribe();
+    let rl = leader.subscribe();
+    let released_at = Utc::now();
+    leader.release().await.expect("release");
+    let ended = rl.borrow().clone();
+    assert!(!ended.is_leader, "{ended:?}");
+    let took = wait_state(
+        &mut rf,
+        Duration::from_millis(1500),
+        "a takeover after release",
+        |s| s.is_leader,
+    )
+    .await;
+    assert!(took.since >= released_at);
+    let spec = lease(&api, "vpsie-autoscaler-leader").await;
+    let follower_id = follower.state().holder.expect("holder");
+    assert_ne!(follower_id, leader_id);
+    assert_eq!(spec.holder_identity.as_deref(), Some(follower_id.as_str()));
+    assert_eq!(spec.lease_transitions, Some(1), "one change of holder");
+    assert!(micro(spec.acquire_time.as_ref().expect("acquireTime")) >= released_at);
+    monitor.finish();
+    follower.release().await.expect("release");
+    assert_eq!(
+        lease(&api, "vpsie-autoscaler-leader").await.holder_identity,
+        None
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_crashed_leader_is_replaced_once_its_lease_expires() {
+    let server = SimApiServer::start(ApiServerConfig::default())
+        .await
+        .expect("sim");
+    let client = server.client().expect("client");
+    let api: Api<Lease> = Api::namespaced(client.clone(), NS);
+    let (leader, follower) = elect(&client, "crash", (1_000, 600, 150)).await;
+    let monitor = Monitor::start(leader.subscribe(), follower.subscribe());
+    let leader_id = leader.state().holder.expect("holder");
+    // Let it renew a few times, then crash it.
+    let mut renewed = lease(&api, "crash").await.renew_time.expect("renewTime");
+    for _ in 0..2 {
+        tokio::time::timeout(Duration::from_secs(2), async {
+            loop {
+                let now = lease(&api, "crash").await.renew_time.expect("renewTime");
+                if now != renewed {
+                    renewed = now;
+                    return;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the leader renews");
+    }
+    leader.abort();
+    let crashed_at = Utc::now();
+    let last_renew = micro(&lease(&api, "crash").await.renew_time.expect("renewTime"));
+    let mut rf = follower.subscribe();
+    let took = wait_state(
+        &mut rf,
+        Duration::from_millis(2_000),
+        "a takeover after the crash",
+        |s| s.is_leader,
+    )
+    .await;
+    assert!(
+        took.since >= last_renew + chrono::Duration::seconds(1),
+        "took over at {} before the Lease renewed at {last_renew} expired",
+        took.since
+    );
+    assert!(took.since - crashed_at < chrono::Duration::milliseconds(1_800));
+    let spec = lease(&api, "crash").await;
+    assert_ne!(spec.holder_identity.as_deref(), Some(leader_id.as_str()));
+    assert_eq!(spec.lease_transitions, Some(1));
+    drop(leader);
+    // The crashed elector's channel is gone; only the follower remains to check.
+    monitor.finish();
+    follower.release().await.expect("release");
+    server.shutdown().await;
+}
+
+/// A TCP relay to the API server that can be cut: existing connections are dropped and new
+/// ones closed at once, as when a node loses its network.
+struct Relay {
+    addr: SocketAddr,
+    cut: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (cut, rx) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    break;
+                };
+                if *rx.borrow() {
+                    continue; // dropped: connection closed
+                }
+                let mut rx = rx.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = rx.wait_for(|c| *c) => {}
+                    }
+                });
+            }
+        });
+        Self { addr, cut, task }
+    }
+
+    fn client(&self) -> kube::Client {
+        let uri: axum::http::Uri = format!("http://{}", self.addr).parse().expect("uri");
+        kube::Client::try_from(kube::Config::new(uri)).expect("client")
+    }
+}
+
+#[tokio::test]
+async fn a_leader_cut_off_steps_down_before_anybody_takes_over() {
+    let server = SimApiServer::start(ApiServerConfig::default())
+        .await
+        .expect("sim");
+    let relay = Relay::start(server.addr()).await;
+    let (duration, deadline, retry) = (2_000, 1_200, 150);
+    let a = LeaderElector::spawn(
+        relay.client(),
+        config("cut-off", "cut", duration, deadline, retry),
+    )
+    .expect("valid");
+    let mut ra = a.subscribe();
+    wait_state(&mut ra, Duration::from_secs(3), "the first leader", |s| {
+        s.is_leader
+    })
+    .await;
+    let b = LeaderElector::spawn(
+        server.client().expect("client"),
+        config("connected", "cut", duration, deadline, retry),
+    )
+    .expect("valid");
+    let mut rb = b.subscribe();
+    wait_state(
+        &mut rb,
+        Duration::from_secs(3),
+        "the follower to see the leader",
+        |s| s.holder.as_deref() == Some("cut-off"),
+    )
+    .await;
+    let monitor = Monitor::start(a.subscribe(), b.subscribe());
+    relay.cut.send_replace(true);
+    let stepped_down = wait_state(&mut ra, Duration::from_secs(3), "the step-down", |s| {
+        !s.is_leader
+    })
+    .await;
+    let took_over = wait_state(&mut rb, Duration::from_secs(4), "the takeover", |s| {
+        s.is_leader
+    })
+    .await;
+    assert!(
+        stepped_down.since < took_over.since,
+        "the cut-off leader stepped down at {} but the other led from {}",
+        stepped_down.since,
+        took_over.since
+    );
+    assert!(!a.state().is_leader);
+    monitor.finish();
+    a.abort();
+    relay.task.abort();
+    b.release().await.expect("release");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn racing_takeovers_make_exactly_one_leader() {
+    let server = SimApiServer::start(ApiServerConfig::default())
+        .await
+        .expect("sim");
+    let client = server.client().expect("client");
+    let api: Api<Lease> = Api::namespaced(client.clone(), NS);
+    let long_ago = Utc::now() - chrono::Duration::minutes(10);
+    let stale = |name: &str| Lease {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            ..Default::default()
+        },
+        spec: Some(LeaseSpec {
+            holder_identity: Some("ghost".into()),
+            lease_duration_seconds: Some(1),
+            lease_transitions: Some(4),
+            renew_time: Some(MicroTime(
+                k8s_openapi::jiff::Timestamp::from_microsecond(long_ago.timestamp_micros())
+                    .expect("ts"),
+            )),
+            ..Default::default()
+        }),
+    };
+    let mut rounds = Vec::new();
+    for round in 0..4 {
+        let name = format!("race-{round}");
+        api.create(&PostParams::default(), &stale(&name))
+            .await
+            .expect("stale lease");
+        // Both see the same expired record and write with the same resourceVersion once it has
+        // been unchanged for a lease duration: one write wins, the other gets 409.
+        let a = LeaderElector::spawn(
+            client.clone(),
+            config(&format!("a{round}"), &name, 1_000, 600, 100),
+        )
+        .expect("valid");
+        let b = LeaderElector::spawn(
+            client.clone(),
+            config(&format!("b{round}"), &name, 1_000, 600, 100),
+        )
+        .expect("valid");
+        let monitor = Monitor::start(a.subscribe(), b.subscribe());
+        rounds.push((name, a, b, monitor));
+    }
+    for (name, a, b, monitor) in rounds {
+        let (mut ra, mut rb) = (a.subscribe(), b.subscribe());
+        tokio::time::timeout(Duration::from_secs(4), async {
+            loop {
+                let (sa, sb) = (
+                    ra.borrow_and_update().clone(),
+                    rb.borrow_and_update().clone(),
+                );
+                if sa.is_leader != sb.is_leader && sa.holder.is_some() && sa.holder == sb.holder {
+                    return;
+                }
+                tokio::select! { _ = ra.changed() => {}, _ = rb.changed() => {} }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{name}: no single leader: {:?} {:?}", a.state(), b.state()));
+        let spec = lease(&api, &name).await;
+        let winner = if a.state().is_leader { "a" } else { "b" };
+        assert!(
+            spec.holder_identity
+                .as_deref()
+                .is_some_and(|h| h.starts_with(winner)),
+            "{name}: {spec:?}"
+        );
+        assert_eq!(
+            spec.lease_transitions,
+            Some(5),
+            "{name}: exactly one takeover was written"
+        );
+        monitor.finish();
+        a.release().await.expect("release");
+        b.release().await.expect("release");
+    }
+    server.shutdown().await;
+}
