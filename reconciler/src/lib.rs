@@ -5,3 +5,4 @@ pub mod creds;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod report;
