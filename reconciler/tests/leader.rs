@@ -404,3 +404,174 @@ async fn racing_takeovers_make_exactly_one_leader() {
     }
     server.shutdown().await;
 }
+
+/// A proxy in front of the API server that lets another writer ("ghost", the holder) renew the
+/// Lease between the elector's read and its takeover write, so that write carries a stale
+/// resourceVersion and gets 409.
+struct Interferer {
+    addr: SocketAddr,
+    conflicts: watch::Receiver<u32>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Interferer {
+    async fn start(server: &SimApiServer, lease: &str) -> Self {
+        use axum::body::Bytes;
+        use axum::extract::State;
+        use axum::http::{Method, StatusCode, Uri};
+        use axum::response::IntoResponse;
+        use vpsie_autoscaler::sim::apiserver::{Gvr, PatchKind, WriteOptions};
+
+        #[derive(Clone)]
+        struct S {
+            target: String,
+            http: reqwest::Client,
+            store: Arc<vpsie_autoscaler::sim::apiserver::Store>,
+            lease_path: String,
+            lease: String,
+            conflicts: Arc<watch::Sender<u32>>,
+        }
+        async fn forward(
+            State(s): State<S>,
+            method: Method,
+            uri: Uri,
+            headers: axum::http::HeaderMap,
+            body: Bytes,
+        ) -> axum::response::Response {
+            if method == Method::PUT && uri.path() == s.lease_path {
+                // The holder renews first (it bumps the resourceVersion).
+                let renew = serde_json::json!({"metadata": {"annotations": {"renewed-by": "ghost", "n": s.conflicts.borrow().to_string()}}});
+                s.store
+                    .patch(
+                        &Gvr::new("coordination.k8s.io", "v1", "leases"),
+                        Some(NS),
+                        &s.lease,
+                        PatchKind::Merge,
+                        renew.to_string().as_bytes(),
+                        None,
+                        &WriteOptions::default(),
+                    )
+                    .expect("ghost renews");
+            }
+            let url = format!(
+                "{}{}",
+                s.target,
+                uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+            );
+            let mut req = s.http.request(
+                reqwest::Method::from_bytes(method.as_str().as_bytes()).expect("method"),
+                url,
+            );
+            for name in ["content-type", "accept"] {
+                if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
+                    req = req.header(name, v);
+                }
+            }
+            let resp = req.body(body.to_vec()).send().await.expect("forward");
+            let status = StatusCode::from_u16(resp.status().as_u16()).expect("status");
+            if method == Method::PUT && uri.path() == s.lease_path && status == StatusCode::CONFLICT
+            {
+                s.conflicts.send_modify(|n| *n += 1);
+            }
+            let ct = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json")
+                .to_string();
+            let bytes = resp.bytes().await.expect("body");
+            (status, [("content-type", ct)], bytes).into_response()
+        }
+        let (tx, conflicts) = watch::channel(0);
+        let state = S {
+            target: server.url(),
+            http: reqwest::Client::new(),
+            store: server.store(),
+            lease_path: format!("/apis/coordination.k8s.io/v1/namespaces/{NS}/leases/{lease}"),
+            lease: lease.to_string(),
+            conflicts: Arc::new(tx),
+        };
+        let app = axum::Router::new().fallback(forward).with_state(state);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            addr,
+            conflicts,
+            task,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_takeover_that_loses_with_409_never_leads() {
+    let server = SimApiServer::start(ApiServerConfig::default())
+        .await
+        .expect("sim");
+    let client = server.client().expect("client");
+    let api: Api<Lease> = Api::namespaced(client.clone(), NS);
+    let long_ago = Utc::now() - chrono::Duration::minutes(10);
+    api.create(
+        &PostParams::default(),
+        &Lease {
+            metadata: ObjectMeta {
+                name: Some("contested".into()),
+                ..Default::default()
+            },
+            spec: Some(LeaseSpec {
+                holder_identity: Some("ghost".into()),
+                lease_duration_seconds: Some(1),
+                lease_transitions: Some(7),
+                renew_time: Some(MicroTime(
+                    k8s_openapi::jiff::Timestamp::from_microsecond(long_ago.timestamp_micros())
+                        .expect("ts"),
+                )),
+                ..Default::default()
+            }),
+        },
+    )
+    .await
+    .expect("lease");
+    let proxy = Interferer::start(&server, "contested").await;
+    let uri: axum::http::Uri = format!("http://{}", proxy.addr).parse().expect("uri");
+    let via_proxy = kube::Client::try_from(kube::Config::new(uri)).expect("client");
+    let elector = LeaderElector::spawn(
+        via_proxy,
+        config("challenger", "contested", 1_000, 600, 100),
+    )
+    .expect("valid");
+    let mut rx = elector.subscribe();
+    let ever_led = Arc::new(Mutex::new(false));
+    let flag = ever_led.clone();
+    let mut seen = elector.subscribe();
+    let spy = tokio::spawn(async move {
+        loop {
+            if seen.borrow_and_update().is_leader {
+                *flag.lock().unwrap() = true;
+            }
+            if seen.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+    // Wait for two takeovers that lost with 409.
+    let mut conflicts = proxy.conflicts.clone();
+    tokio::time::timeout(Duration::from_secs(6), conflicts.wait_for(|n| *n >= 2))
+        .await
+        .expect("two conflicting takeovers within 6 s")
+        .expect("proxy alive");
+    assert!(
+        !*ever_led.lock().unwrap(),
+        "a takeover that got 409 claimed leadership"
+    );
+    assert!(!rx.borrow_and_update().is_leader);
+    let spec = lease(&api, "contested").await;
+    assert_eq!(spec.holder_identity.as_deref(), Some("ghost"));
+    assert_eq!(spec.lease_transitions, Some(7), "no takeover was written");
+    spy.abort();
+    proxy.task.abort();
+    elector.abort();
+    server.shutdown().await;
+}
