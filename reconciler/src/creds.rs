@@ -42,6 +42,8 @@ pub enum CredentialsState {
     Pending {
         /// When the watcher started.
         since: DateTime<Utc>,
+        /// Why the Secret could not be read so far (e.g. RBAC forbids reading it).
+        last_error: Option<String>,
     },
     /// The Secret holds usable credentials.
     Loaded {
@@ -93,9 +95,15 @@ impl CredentialsState {
     pub fn message(&self) -> Option<String> {
         match self {
             CredentialsState::Loaded { .. } => None,
-            CredentialsState::Pending { .. } => {
-                Some("the Secret has not been read yet (waiting for the API server)".to_string())
-            }
+            CredentialsState::Pending {
+                last_error: None, ..
+            } => Some("the Secret has not been read yet (waiting for the API server)".to_string()),
+            CredentialsState::Pending {
+                last_error: Some(e),
+                ..
+            } => Some(format!(
+                "the Secret cannot be read: {e}; check that the API server is reachable and that the autoscaler's ServiceAccount may get, list and watch Secrets in its namespace"
+            )),
             CredentialsState::Missing { secret_ref, .. } => Some(missing_message(secret_ref)),
             CredentialsState::Invalid { error, .. } => Some(error.clone()),
         }
@@ -114,9 +122,11 @@ fn ts(t: &DateTime<Utc>) -> String {
 impl fmt::Debug for CredentialsState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CredentialsState::Pending { since } => {
-                f.debug_struct("Pending").field("since", since).finish()
-            }
+            CredentialsState::Pending { since, last_error } => f
+                .debug_struct("Pending")
+                .field("since", since)
+                .field("last_error", last_error)
+                .finish(),
             CredentialsState::Loaded {
                 secret,
                 fingerprint,
@@ -147,13 +157,12 @@ impl fmt::Debug for CredentialsState {
 impl fmt::Display for CredentialsState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CredentialsState::Pending { since } => {
-                write!(
-                    f,
-                    "pending since {}: the Secret has not been read yet",
-                    ts(since)
-                )
-            }
+            CredentialsState::Pending { since, .. } => write!(
+                f,
+                "pending since {}: {}",
+                ts(since),
+                self.message().unwrap_or_default()
+            ),
             CredentialsState::Loaded {
                 fingerprint,
                 loaded_at,
@@ -267,7 +276,10 @@ impl CredentialsWatcher {
         clock: SharedClock,
     ) -> CredentialsHandle {
         let secret_ref = format!("{namespace}/{secret_name}");
-        let (tx, rx) = watch::channel(CredentialsState::Pending { since: clock.now() });
+        let (tx, rx) = watch::channel(CredentialsState::Pending {
+            since: clock.now(),
+            last_error: None,
+        });
         let api: Api<Secret> = Api::namespaced(client, namespace);
         let config = watcher::Config::default().fields(&format!("metadata.name={secret_name}"));
         let name = secret_name.to_string();
@@ -315,7 +327,17 @@ impl CredentialsWatcher {
                         }
                     }
                     Err(e) => {
-                        tracing::warn!(secret = %secret_ref, error = %e, "watching the VPSie Secret failed; retrying")
+                        tracing::warn!(secret = %secret_ref, error = %e, "watching the VPSie Secret failed; retrying");
+                        // Before the first read, say why nothing is known yet.
+                        tx.send_if_modified(|cur| match cur {
+                            CredentialsState::Pending { last_error, .. } => {
+                                let text = e.to_string();
+                                let changed = last_error.as_deref() != Some(text.as_str());
+                                *last_error = Some(text);
+                                changed
+                            }
+                            _ => false,
+                        });
                     }
                 }
             }
@@ -379,6 +401,25 @@ pub fn apply_to(client: &VpsieClient, state: &CredentialsState) -> ApplyOutcome 
     ApplyOutcome::Applied {
         fingerprint: fingerprint.clone(),
     }
+}
+
+/// Keeps `client` on the Secret's credentials: applies the current state, then every new
+/// one ([`apply_to`]), until the watcher stops. The serve runtime runs this next to the
+/// watcher.
+pub fn follow(mut rx: watch::Receiver<CredentialsState>, client: VpsieClient) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let state = rx.borrow_and_update().clone();
+            if let ApplyOutcome::Kept { reason } = apply_to(&client, &state) {
+                if !matches!(state, CredentialsState::Pending { .. }) {
+                    tracing::warn!("{reason}");
+                }
+            }
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use vpsie_autoscaler::clock;
 use vpsie_autoscaler::cloud::{ClientConfig, CloudMetrics, VpsieClient};
 use vpsie_autoscaler::sim::apiserver::{ApiServerConfig, SimApiServer};
 use vpsie_autoscaler::sim::world::{SimWorld, SimWorldConfig};
-use vpsie_reconciler::creds::{apply_to, ApplyOutcome, CredentialsState, CredentialsWatcher};
+use vpsie_reconciler::creds::{
+    apply_to, follow, ApplyOutcome, CredentialsState, CredentialsWatcher,
+};
 
 const NS: &str = "kube-system";
 const NAME: &str = "vpsie-secret";
@@ -267,5 +269,91 @@ async fn a_rotation_reaches_the_vpsie_client() {
         rotated.fingerprint().expect("fp")
     );
     drop(handle);
+    world.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_api_server_is_reported_while_pending() {
+    // Nothing listens on this port once the listener is dropped.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let uri: axum::http::Uri = format!("http://127.0.0.1:{port}").parse().expect("uri");
+    let client = kube::Client::try_from(kube::Config::new(uri)).expect("client");
+    let handle = CredentialsWatcher::spawn(client, NS, NAME, clock::system());
+    let mut rx = handle.subscribe();
+    let s = wait_for(&mut rx, "the error while pending", |s| {
+        matches!(
+            s,
+            CredentialsState::Pending {
+                last_error: Some(_),
+                ..
+            }
+        )
+    })
+    .await;
+    let m = s.message().expect("message");
+    assert!(
+        m.contains("cannot be read") && m.contains("ServiceAccount"),
+        "{m}"
+    );
+    assert_eq!(s.kind(), "pending");
+}
+
+#[tokio::test]
+async fn follow_keeps_the_client_on_the_secret() {
+    let world = SimWorld::start(SimWorldConfig {
+        example_nodegroup: false,
+        ..Default::default()
+    })
+    .await
+    .expect("world starts");
+    let kube = world.client().expect("client");
+    let handle = CredentialsWatcher::spawn(kube.clone(), NS, NAME, world.clock.clone());
+    let mut rx = handle.subscribe();
+    let state = wait_for(&mut rx, "the initial load", |s| s.kind() == "loaded").await;
+    let CredentialsState::Loaded { secret, .. } = &state else {
+        unreachable!("waited for loaded")
+    };
+    let client = VpsieClient::from_secret(
+        secret.clone(),
+        ClientConfig::default(),
+        world.clock.clone(),
+        CloudMetrics::unregistered(),
+    )
+    .expect("client");
+    let task = follow(handle.subscribe(), client.clone());
+    world
+        .cloud
+        .add_account("followed-id", "followed-s3cret")
+        .expect("account");
+    let url = world.cloud.base_url();
+    let api: Api<Secret> = Api::namespaced(kube.clone(), NS);
+    apply_secret(
+        &api,
+        &[
+            ("clientId", "followed-id"),
+            ("clientSecret", "followed-s3cret"),
+            ("url", url.as_str()),
+        ],
+    )
+    .await;
+    let want = vpsie_autoscaler::cloud::Credentials::client("followed-id", "followed-s3cret")
+        .fingerprint();
+    tokio::time::timeout(DEADLINE, async {
+        // The follow task applies the state it receives; give it turns until it has.
+        while client.credentials_fingerprint() != want {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the client follows the rotation");
+    client
+        .list_vms()
+        .await
+        .expect("the followed credentials work");
+    task.abort();
     world.shutdown().await;
 }
