@@ -523,3 +523,73 @@ async fn a_restart_does_not_repeat_an_old_reset() {
     cloud.shutdown().await;
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn only_the_leader_publishes() {
+    use tokio::sync::watch;
+    use vpsie_reconciler::leader::LeaderState;
+
+    let server = SimApiServer::start(ApiServerConfig::default())
+        .await
+        .expect("sim");
+    let kube = server.client().expect("client");
+    let now = Utc::now();
+    let state = |is_leader: bool, holder: &str| LeaderState {
+        is_leader,
+        holder: Some(holder.to_string()),
+        since: now,
+    };
+    let (tx_a, rx_a) = watch::channel(state(true, "a"));
+    let (tx_b, rx_b) = watch::channel(state(false, "a"));
+    let config = ReporterConfig {
+        tick: Duration::from_millis(20),
+        every: Duration::from_millis(50),
+        ..ReporterConfig::default()
+    };
+    let mut handles = Vec::new();
+    for (id, rx) in [("a", rx_a), ("b", rx_b)] {
+        let mut sources = ReportSources::new(id, now);
+        sources.leader = Some(rx);
+        handles.push(StatusReporter::spawn(kube.clone(), sources, config.clone()));
+    }
+    // Several successive versions, all written by the leader.
+    let seen = std::sync::Mutex::new(Vec::new());
+    wait_for_report(&kube, NS, Duration::from_secs(5), |r| {
+        let mut s = seen.lock().unwrap();
+        s.push(r.controller.identity.clone());
+        s.len() >= 6
+    })
+    .await
+    .expect("reports");
+    let ids = seen.lock().unwrap().clone();
+    assert!(
+        ids.iter().all(|i| i == "a"),
+        "a follower published: {ids:?}"
+    );
+
+    // Leadership moves to b: from then on only b writes.
+    tx_a.send_replace(state(false, "b"));
+    tx_b.send_replace(state(true, "b"));
+    let r = wait_for_report(&kube, NS, Duration::from_secs(5), |r| {
+        r.controller.identity == "b"
+    })
+    .await
+    .expect("the new leader publishes");
+    assert!(r.controller.is_leader);
+    assert_eq!(r.controller.leader.as_deref(), Some("b"));
+    let seen = std::sync::Mutex::new(Vec::new());
+    wait_for_report(&kube, NS, Duration::from_secs(5), |r| {
+        let mut s = seen.lock().unwrap();
+        s.push(r.controller.identity.clone());
+        s.len() >= 6
+    })
+    .await
+    .expect("reports");
+    let ids = seen.lock().unwrap().clone();
+    assert!(
+        ids.iter().all(|i| i == "b"),
+        "the old leader still published: {ids:?}"
+    );
+    drop(handles);
+    server.shutdown().await;
+}
