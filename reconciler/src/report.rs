@@ -37,6 +37,7 @@ use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
+use vpsie_autoscaler::api::{annotations, NodeGroup};
 use vpsie_autoscaler::clock::{self, SharedClock};
 use vpsie_autoscaler::cloud::{BreakerState, VpsieClient};
 
@@ -329,6 +330,42 @@ pub struct GroupReport {
     /// `status.readyNodes`.
     #[serde(default)]
     pub ready_nodes: i32,
+    /// An annotation that could not be read (its error names it and the fix); the spec's
+    /// values are reported instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+impl GroupReport {
+    /// The entry of `ng` (without a decision): bounds, overrides, pause and node counts. A
+    /// malformed annotation is reported in `problem`, never a panic.
+    pub fn from_nodegroup(ng: &NodeGroup) -> Self {
+        let empty = BTreeMap::new();
+        let annotations = ng.metadata.annotations.as_ref().unwrap_or(&empty);
+        let mut problems = Vec::new();
+        let paused = annotations::is_paused(annotations).unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            false
+        });
+        let (effective_min, effective_max) = annotations::effective_min_max(&ng.spec, annotations)
+            .unwrap_or_else(|e| {
+                problems.push(e.to_string());
+                (ng.spec.min_nodes, ng.spec.max_nodes)
+            });
+        let status = ng.status.clone().unwrap_or_default();
+        GroupReport {
+            last_decision: None,
+            paused,
+            min_nodes: ng.spec.min_nodes,
+            max_nodes: ng.spec.max_nodes,
+            effective_min,
+            effective_max,
+            current_nodes: status.current_nodes,
+            desired_nodes: status.desired_nodes,
+            ready_nodes: status.ready_nodes,
+            problem: (!problems.is_empty()).then(|| problems.join("; ")),
+        }
+    }
 }
 
 // ----- counters and the error window -------------------------------------------------------
@@ -490,6 +527,13 @@ impl StatusBoard {
         b.groups.insert(name.to_string(), group);
         drop(b);
         self.changed.notify_one();
+    }
+
+    /// Sets the entry of `ng` from the object ([`GroupReport::from_nodegroup`]), keeping its
+    /// last decision.
+    pub fn observe_nodegroup(&self, ng: &NodeGroup) {
+        let name = ng.metadata.name.clone().unwrap_or_default();
+        self.set_group(&name, GroupReport::from_nodegroup(ng));
     }
 
     /// Records a NodeGroup's decision.
@@ -1136,6 +1180,64 @@ mod tests {
         );
         assert_eq!((c.rate_limit_waits, c.rate_limited), (3, 2));
         assert_eq!(cloud_counters("garbage {\n"), CloudCounters::default());
+    }
+
+    #[test]
+    fn group_entries_come_from_the_nodegroup() {
+        let mut ng: NodeGroup = example_nodegroup();
+        let g = GroupReport::from_nodegroup(&ng);
+        assert_eq!(
+            (g.min_nodes, g.max_nodes, g.effective_min, g.effective_max),
+            (3, 20, 3, 20)
+        );
+        assert!(!g.paused && g.problem.is_none());
+        ng.metadata.annotations = Some(
+            [
+                (annotations::PAUSE.to_string(), "true".to_string()),
+                (
+                    annotations::MAX_NODES_OVERRIDE.to_string(),
+                    "15".to_string(),
+                ),
+            ]
+            .into(),
+        );
+        let board = StatusBoard::new();
+        board.record_decision(
+            "production-workers",
+            Decision {
+                at: Utc::now(),
+                action: DecisionAction::Blocked,
+                reason: "Paused".into(),
+                message: "paused by annotation".into(),
+                details: vec![],
+            },
+        );
+        board.observe_nodegroup(&ng);
+        let g = board.groups().remove("production-workers").expect("entry");
+        assert!(g.paused);
+        assert_eq!((g.effective_min, g.effective_max), (3, 15));
+        assert_eq!(
+            g.last_decision.map(|d| d.action),
+            Some(DecisionAction::Blocked)
+        );
+        ng.metadata.annotations =
+            Some([(annotations::PAUSE.to_string(), "yes".to_string())].into());
+        let g = GroupReport::from_nodegroup(&ng);
+        assert!(!g.paused);
+        assert!(g.problem.unwrap_or_default().contains(annotations::PAUSE));
+    }
+
+    fn example_nodegroup() -> NodeGroup {
+        let v = serde_json::json!({
+            "apiVersion": "autoscaler.vpsie.com/v1alpha1",
+            "kind": "NodeGroup",
+            "metadata": {"name": "production-workers", "namespace": "kube-system"},
+            "spec": {
+                "minNodes": 3, "maxNodes": 20, "datacenterID": "dc-us-east-1",
+                "offeringIDs": ["small-2cpu-4gb"], "osImageID": "ubuntu-22.04-lts"
+            }
+        });
+        serde_json::from_value(v).expect("valid NodeGroup")
     }
 
     #[test]

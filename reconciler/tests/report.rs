@@ -74,6 +74,7 @@ fn sample_report(at: DateTime<Utc>) -> StatusReport {
             current_nodes: 5,
             desired_nodes: 7,
             ready_nodes: 5,
+            problem: None,
         },
     );
     StatusReport {
