@@ -216,6 +216,17 @@ async fn the_reader_says_what_is_wrong() {
         e.to_string(),
         "the autoscaler has not published its status (ConfigMap kube-system/vpsie-autoscaler-status not found): is the vpsie-autoscaler Deployment running?"
     );
+    let e = request_breaker_reset(&client, NS, "1764000000")
+        .await
+        .expect_err("nothing to annotate");
+    assert!(matches!(e, ReportError::NotPublished { .. }), "{e}");
+    let e = wait_for_report(&client, NS, Duration::from_millis(300), |_| true)
+        .await
+        .expect_err("nothing to wait for");
+    assert!(
+        e.to_string().contains("did not show the expected change"),
+        "{e}"
+    );
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), NS);
     let put = |data: Option<(&'static str, String)>| {
         let api = api.clone();
