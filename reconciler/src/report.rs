@@ -21,6 +21,30 @@
 //! - **Reading**: [`ReportReader::read`] with errors that say what to do.
 //!
 //! The report never holds a secret: credentials appear only as their fingerprint.
+//!
+//! # Wiring in the serve runtime
+//!
+//! ```text
+//! let leader = LeaderElector::spawn(kube.clone(), LeaderConfig::new(default_identity()))?;
+//! let creds = CredentialsWatcher::spawn(kube.clone(), "kube-system", "vpsie-secret", clock.clone());
+//! // once creds.current() is Loaded: build the VpsieClient from its `secret`, then
+//! let _follow = creds::follow(creds.subscribe(), vpsie.clone());
+//! let board = StatusBoard::new();                 // controllers: board.observe_nodegroup(&ng),
+//!                                                 //              board.record_decision(name, d)
+//! let mut sources = ReportSources::new(identity, started_at);
+//! sources.vpsie = Some(vpsie.clone());
+//! sources.registry = Some(registry.clone());      // the Arc<Registry> of /metrics
+//! sources.leader = Some(leader.subscribe());
+//! sources.credentials = Some(creds.subscribe());
+//! sources.board = board.clone();
+//! let _reporter = StatusReporter::spawn(kube.clone(), sources, ReporterConfig::default());
+//! let _resets = BreakerResetWatcher::spawn(kube.clone(), "kube-system", vpsie, board, clock);
+//! // on SIGTERM: leader.release().await
+//! ```
+//!
+//! The plugin: [`ReportReader::read`] for `status`/`creds`/`doctor`; for `breaker reset`,
+//! [`request_breaker_reset`] with a timestamp, then [`wait_for_report`] until
+//! `breakerReset.acknowledged` equals it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};

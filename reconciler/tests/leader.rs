@@ -167,10 +167,42 @@ async fn release_hands_over_at_once() {
     assert_eq!(spec.lease_transitions, Some(1), "one change of holder");
     assert!(micro(spec.acquire_time.as_ref().expect("acquireTime")) >= released_at);
     monitor.finish();
+
+    // The first replica comes back (a new process, a new identity) and follows; the second
+    // shuts down and hands over: a second transition.
+    let back = LeaderElector::spawn(
+        client.clone(),
+        config("replica-a-2", "vpsie-autoscaler-leader", 10_000, 6_000, 200),
+    )
+    .expect("valid");
+    let mut rb = back.subscribe();
+    wait_state(
+        &mut rb,
+        Duration::from_secs(3),
+        "the new replica to follow",
+        |s| s.holder.as_deref() == Some(follower_id.as_str()),
+    )
+    .await;
+    let monitor = Monitor::start(back.subscribe(), follower.subscribe());
     follower.release().await.expect("release");
+    wait_state(
+        &mut rb,
+        Duration::from_millis(1500),
+        "the second hand-over",
+        |s| s.is_leader,
+    )
+    .await;
+    monitor.finish();
+    let spec = lease(&api, "vpsie-autoscaler-leader").await;
+    assert_eq!(spec.holder_identity.as_deref(), Some("replica-a-2"));
+    assert_eq!(spec.lease_transitions, Some(2), "two changes of holder");
+    back.release().await.expect("release");
+    let spec = lease(&api, "vpsie-autoscaler-leader").await;
+    assert_eq!(spec.holder_identity, None);
     assert_eq!(
-        lease(&api, "vpsie-autoscaler-leader").await.holder_identity,
-        None
+        spec.lease_transitions,
+        Some(2),
+        "a release is not a transition"
     );
     server.shutdown().await;
 }
