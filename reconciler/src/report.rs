@@ -836,8 +836,13 @@ pub fn should_publish(
     let Some((prev, at)) = last else {
         return true;
     };
+    // generatedAt always moves and the bucket refills continuously: neither alone is news
+    // (they are refreshed by the periodic write).
     let mut a = prev.clone();
     a.generated_at = report.generated_at;
+    if let (Some(ra), Some(rb)) = (a.rate_limit.as_mut(), report.rate_limit.as_ref()) {
+        ra.tokens = rb.tokens;
+    }
     a != *report || now - at >= chrono::Duration::from_std(every).unwrap_or_default()
 }
 
@@ -1262,6 +1267,44 @@ mod tests {
             }
         });
         serde_json::from_value(v).expect("valid NodeGroup")
+    }
+
+    #[test]
+    fn volatile_fields_alone_do_not_cause_a_write() {
+        let t0 = Utc::now();
+        let every = Duration::from_secs(10);
+        let mut w = ApiErrorWindow::new(DEFAULT_ERROR_WINDOW, t0);
+        let mut sources = ReportSources::new("me", t0);
+        sources.board = StatusBoard::new();
+        let first = sources.build(t0, &mut w);
+        assert!(should_publish(None, &first, t0, every));
+        let mut next = first.clone();
+        next.generated_at = t0 + chrono::Duration::seconds(1);
+        next.rate_limit = Some(RateLimitReport {
+            tokens: 3.5,
+            capacity: 10,
+            waiting: 0,
+            blocked_until: None,
+            waits_total: 0,
+            rate_limited_total: 0,
+        });
+        let mut prev = next.clone();
+        if let Some(r) = prev.rate_limit.as_mut() {
+            r.tokens = 2.0;
+        }
+        let t1 = t0 + chrono::Duration::seconds(1);
+        assert!(!should_publish(Some((&prev, t0)), &next, t1, every));
+        assert!(should_publish(
+            Some((&prev, t0)),
+            &next,
+            t0 + chrono::Duration::seconds(10),
+            every
+        ));
+        if let Some(r) = next.rate_limit.as_mut() {
+            r.blocked_until = Some(t1);
+        }
+        assert!(should_publish(Some((&prev, t0)), &next, t1, every));
+        assert!(should_publish(Some((&first, t0)), &next, t1, every));
     }
 
     #[test]
