@@ -472,7 +472,11 @@ impl Loop {
             match attempt {
                 Ok(Ok(Attempt::Leading { renewed })) => {
                     self.leading_since_renew = Some(renewed);
-                    self.publish(true, Some(self.config.identity.clone()));
+                    // A write that answered only after its own renew deadline claims nothing:
+                    // the top of the loop steps down.
+                    if self.deadline().is_some_and(|d| self.config.clock.now() < d) {
+                        self.publish(true, Some(self.config.identity.clone()));
+                    }
                 }
                 Ok(Ok(Attempt::Following { holder })) => {
                     self.leading_since_renew = None;
