@@ -605,3 +605,65 @@ async fn only_the_leader_publishes() {
     drop(handles);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_published_report_holds_no_token_or_secret() {
+    let server = SimApiServer::start(ApiServerConfig::default())
+        .await
+        .expect("sim");
+    let kube = server.client().expect("client");
+    let cloud = vpsie_autoscaler::sim::cloud::SimCloud::start(Default::default())
+        .await
+        .expect("cloud");
+    let token = "static-T0KEN-value-4242";
+    cloud.add_static_token(token, "ops-test");
+    let mut config = ClientConfig {
+        retry: RetryPolicy::none(),
+        ..ClientConfig::default()
+    };
+    config.base_url = vpsie_autoscaler::cloud::BaseUrl::parse(&cloud.base_url()).expect("url");
+    let mut registry = Registry::default();
+    let vpsie = VpsieClient::new(
+        config,
+        vpsie_autoscaler::cloud::Credentials::token(token),
+        clock::system(),
+        CloudMetrics::new(&mut registry),
+    )
+    .expect("client");
+    vpsie.list_vms().await.expect("the token works");
+    cloud
+        .add_fault(FaultRule::new(FaultAction::Status {
+            code: 503,
+            message: "down".into(),
+        }))
+        .expect("fault");
+    for _ in 0..5 {
+        vpsie.list_vms().await.expect_err("503");
+    }
+    let mut sources = ReportSources::new("replica-1", Utc::now());
+    sources.vpsie = Some(vpsie.clone());
+    sources.registry = Some(Arc::new(registry));
+    let mut window = ApiErrorWindow::new(DEFAULT_ERROR_WINDOW, sources.started_at);
+    let report = sources.build(Utc::now(), &mut window);
+    ReportPublisher::new(kube.clone(), NS, clock::system())
+        .write(&report)
+        .await
+        .expect("write");
+    let api: Api<ConfigMap> = Api::namespaced(kube.clone(), NS);
+    let cm = api.get(STATUS_CONFIGMAP).await.expect("cm");
+    let raw = serde_json::to_string(&cm).expect("json");
+    assert!(!raw.contains(token), "the token leaked: {raw}");
+    let read = ReportReader::parse(NS, &cm).expect("parses");
+    assert_eq!(
+        read.credentials.fingerprint.as_deref(),
+        Some(vpsie.credentials_fingerprint().as_str())
+    );
+    assert_eq!(read.credentials.state, CredentialsStatus::Loaded);
+    assert_eq!(read.api_errors.by_type.get("server_error"), Some(&5));
+    assert_eq!(
+        read.breaker.as_ref().map(|b| b.state),
+        Some(BreakerStatus::Open)
+    );
+    cloud.shutdown().await;
+    server.shutdown().await;
+}
