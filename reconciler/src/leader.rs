@@ -447,8 +447,15 @@ impl Loop {
             .map(|r| r + chrono::Duration::from_std(self.config.renew_deadline).unwrap_or_default())
     }
 
+    /// The real time `d` of the clock's time takes; `d` itself for a clock that does not move
+    /// by itself (its waits take no real time).
     fn real(&self, d: Duration) -> Duration {
-        self.config.clock.real_duration(d)
+        let r = self.config.clock.real_duration(d);
+        if r.is_zero() {
+            d
+        } else {
+            r
+        }
     }
 
     async fn run(&mut self, mut stop: oneshot::Receiver<()>) -> Result<(), LeaderError> {
@@ -500,7 +507,7 @@ impl Loop {
             }
             tokio::select! {
                 _ = &mut stop => return self.release().await,
-                _ = clock::sleep(&*self.config.clock, wait) => {}
+                _ = pause(&*self.config.clock, wait) => {}
             }
         }
     }
@@ -611,6 +618,16 @@ impl Loop {
                 secs: timeout.as_secs_f64(),
             }),
         }
+    }
+}
+
+/// Waits `d` of `clock`'s time; a clock that does not move by itself (a `ManualClock`, whose
+/// waits take no real time) waits `d` of real time instead, so the loop never spins.
+async fn pause(clock: &dyn vpsie_autoscaler::clock::Clock, d: Duration) {
+    if clock.real_duration(d).is_zero() && !d.is_zero() {
+        tokio::time::sleep(d).await;
+    } else {
+        clock::sleep(clock, d).await;
     }
 }
 

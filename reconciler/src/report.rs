@@ -1129,7 +1129,7 @@ impl StatusReporter {
                     }
                 }
                 tokio::select! {
-                    _ = clock::sleep(&*config.clock, config.tick) => {}
+                    _ = pause(&*config.clock, config.tick) => {}
                     _ = sources.board.changed() => {}
                     Some(_) = async { match leader.as_mut() { Some(l) => l.changed().await.ok(), None => std::future::pending().await } } => {}
                     Some(_) = async { match creds.as_mut() { Some(c) => c.changed().await.ok(), None => std::future::pending().await } } => {}
@@ -1137,6 +1137,16 @@ impl StatusReporter {
             }
         });
         ReporterHandle { task }
+    }
+}
+
+/// Waits `d` of `clock`'s time; a clock that does not move by itself (a `ManualClock`, whose
+/// waits take no real time) waits `d` of real time instead, so the loop never spins.
+async fn pause(clock: &dyn vpsie_autoscaler::clock::Clock, d: Duration) {
+    if clock.real_duration(d).is_zero() && !d.is_zero() {
+        tokio::time::sleep(d).await;
+    } else {
+        clock::sleep(clock, d).await;
     }
 }
 
