@@ -3,14 +3,17 @@
 
 pub mod config;
 pub mod context;
+pub mod creds;
 pub mod error;
 pub mod events;
+pub mod gc;
 pub mod http;
+pub mod leader;
 pub mod lifecycle;
 pub mod metrics;
 pub mod nodegroup;
+pub mod report;
 pub mod runtime;
 pub mod scaleup;
 pub mod serve;
 pub mod vpsienode;
-pub mod gc;
