@@ -81,6 +81,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
         'kubectl-vpsie;serve' {
             [CompletionResult]::new('--metrics-addr', '--metrics-addr', [CompletionResultType]::ParameterName, 'Address of /metrics, /healthz and /readyz')
             [CompletionResult]::new('--secret-name', '--secret-name', [CompletionResultType]::ParameterName, 'The Secret with the VPSie credentials (in the watch namespace)')
+            [CompletionResult]::new('--leader-elect', '--leader-elect', [CompletionResultType]::ParameterName, 'Elect a leader on Lease vpsie-autoscaler-leader, so several replicas are safe')
+            [CompletionResult]::new('--lease-duration', '--lease-duration', [CompletionResultType]::ParameterName, 'How long the Lease lasts without renewal (a new leader takes over after this)')
+            [CompletionResult]::new('--orphan-grace', '--orphan-grace', [CompletionResultType]::ParameterName, 'How long a VPS tagged for this cluster may exist without a VPSieNode before it is deleted')
             [CompletionResult]::new('--watch-namespace', '--watch-namespace', [CompletionResultType]::ParameterName, 'Namespace of NodeGroups, VPSieNodes, the Secret, the Lease and the status ConfigMap')
             [CompletionResult]::new('--cluster-name', '--cluster-name', [CompletionResultType]::ParameterName, 'Name of this cluster, in the tags of every VPS the autoscaler creates')
             [CompletionResult]::new('--batch-idle', '--batch-idle', [CompletionResultType]::ParameterName, 'Quiet time after the last new unschedulable pod before planning a batch')

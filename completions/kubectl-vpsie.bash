@@ -341,7 +341,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__serve)
-            opts="-o -v -h --metrics-addr --secret-name --watch-namespace --cluster-name --batch-idle --batch-max --provision-timeout --join-timeout --poll-interval --offering-backoff --resync --dry-run --kubeconfig --context --output --no-color --verbose --help"
+            opts="-o -v -h --metrics-addr --secret-name --leader-elect --lease-duration --orphan-grace --watch-namespace --cluster-name --batch-idle --batch-max --provision-timeout --join-timeout --poll-interval --offering-backoff --resync --dry-run --kubeconfig --context --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,6 +352,18 @@ _kubectl__vpsie() {
                     return 0
                     ;;
                 --secret-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --leader-elect)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --lease-duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --orphan-grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -71,6 +71,10 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s v -l
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l metrics-addr -d 'Address of /metrics, /healthz and /readyz' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l secret-name -d 'The Secret with the VPSie credentials (in the watch namespace)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l leader-elect -d 'Elect a leader on Lease vpsie-autoscaler-leader, so several replicas are safe' -r -f -a "true\t''
+false\t''"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l lease-duration -d 'How long the Lease lasts without renewal (a new leader takes over after this)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l orphan-grace -d 'How long a VPS tagged for this cluster may exist without a VPSieNode before it is deleted' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l watch-namespace -d 'Namespace of NodeGroups, VPSieNodes, the Secret, the Lease and the status ConfigMap' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l cluster-name -d 'Name of this cluster, in the tags of every VPS the autoscaler creates' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l batch-idle -d 'Quiet time after the last new unschedulable pod before planning a batch' -r

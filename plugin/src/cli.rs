@@ -80,7 +80,7 @@ pub enum Command {
     /// reconciler (the demo).
     Sim(SimArgs),
     /// Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the version of this binary.
     Version,
     /// Print a shell completion script, or write all of them to a directory.
@@ -135,6 +135,18 @@ pub struct ServeArgs {
     /// The Secret with the VPSie credentials (in the watch namespace).
     #[arg(long, env = "VPSIE_SECRET_NAME", default_value = "vpsie-secret")]
     pub secret_name: String,
+
+    /// Elect a leader on Lease vpsie-autoscaler-leader, so several replicas are safe.
+    #[arg(long, env = "VPSIE_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+
+    /// How long the Lease lasts without renewal (a new leader takes over after this).
+    #[arg(long, env = "VPSIE_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+
+    /// How long a VPS tagged for this cluster may exist without a VPSieNode before it is deleted.
+    #[arg(long, env = "VPSIE_ORPHAN_GRACE", default_value = "10m", value_parser = parse_duration)]
+    pub orphan_grace: Duration,
 
     #[command(flatten)]
     pub reconciler: vpsie_reconciler::config::ReconcilerConfig,

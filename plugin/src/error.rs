@@ -9,10 +9,6 @@ pub enum PluginError {
     #[error("{0}: {1}")]
     Io(String, #[source] std::io::Error),
 
-    /// The Kubernetes API failed.
-    #[error("{0}: {1}")]
-    Kube(String, String),
-
     /// The configuration (flags, Secret, kubeconfig) is not usable.
     #[error("{0}")]
     Config(String),

@@ -56,7 +56,7 @@ async fn run(cli: Cli) -> Result<(), PluginError> {
         Command::Crds(args) => commands::crds::run(args.write.as_deref()),
         Command::Serve(args) => {
             let kube = kube_client(&cli.global).await?;
-            commands::serve::run(args, kube).await
+            commands::serve::run(*args, kube).await
         }
         Command::Sim(args) => commands::sim::run(&args, cli.global.kubeconfig.clone()).await,
     }

@@ -13,19 +13,7 @@ use crate::config::ReconcilerConfig;
 use crate::error::Result;
 use crate::events::Recorder;
 use crate::metrics::ControllerMetrics;
-
-/// The last decision taken (or not taken) for a NodeGroup, for status and the report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    /// When.
-    pub at: DateTime<Utc>,
-    /// `ScaleUp`, `ScaleDown`, `NoChange` or `Blocked`.
-    pub action: &'static str,
-    /// One line.
-    pub message: String,
-    /// Details (pods left over and why, nodes planned).
-    pub details: Vec<String>,
-}
+use crate::report::{Decision, DecisionAction, StatusBoard};
 
 /// Shared by every controller.
 pub struct Context {
@@ -44,8 +32,8 @@ pub struct Context {
     catalogue: Mutex<Option<(DateTime<Utc>, Vec<Offering>)>>,
     /// Offerings a group avoids until a time, after a node of them failed: (group, offering).
     pub backoff: Mutex<HashMap<(String, String), DateTime<Utc>>>,
-    /// The last decision of each NodeGroup.
-    pub decisions: Mutex<HashMap<String, Decision>>,
+    /// What the status report shows of each NodeGroup (its last decision).
+    pub board: StatusBoard,
 }
 
 impl std::fmt::Debug for Context {
@@ -76,7 +64,7 @@ impl Context {
             recorder,
             catalogue: Mutex::new(None),
             backoff: Mutex::new(HashMap::new()),
-            decisions: Mutex::new(HashMap::new()),
+            board: StatusBoard::new(),
         }
     }
 
@@ -114,20 +102,26 @@ impl Context {
         Ok(list)
     }
 
-    /// Records a NodeGroup's decision.
-    pub fn decide(&self, group: &str, action: &'static str, message: String, details: Vec<String>) {
-        self.decisions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                group.to_string(),
-                Decision {
-                    at: self.now(),
-                    action,
-                    message,
-                    details,
-                },
-            );
+    /// Records a NodeGroup's decision (`reason` is machine-readable: `PendingPods`,
+    /// `BelowMinNodes`, `AtMaxNodes`, `Blocked`...).
+    pub fn decide(
+        &self,
+        group: &str,
+        action: DecisionAction,
+        reason: &str,
+        message: String,
+        details: Vec<String>,
+    ) {
+        self.board.record_decision(
+            group,
+            Decision {
+                at: self.now(),
+                action,
+                reason: reason.to_string(),
+                message,
+                details,
+            },
+        );
     }
 
     /// Whether `group` avoids `offering` now.

@@ -54,8 +54,14 @@ impl Recorder {
     where
         K: Resource<DynamicType = ()>,
     {
-        self.publish_raw(obj, reason.as_str(), reason.event_type().as_str(), message, now)
-            .await
+        self.publish_raw(
+            obj,
+            reason.as_str(),
+            reason.event_type().as_str(),
+            message,
+            now,
+        )
+        .await
     }
 
     /// Records an event whose reason is not one of the API reference's (`event_type` is

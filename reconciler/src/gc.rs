@@ -65,7 +65,12 @@ pub async fn run(ctx: Arc<Context>, grace: Duration, interval: Duration, deleted
     }
 }
 
-async fn pass(ctx: &Context, grace: Duration, seen: &mut HashMap<i64, DateTime<Utc>>, deleted: &Counter) -> Result<()> {
+async fn pass(
+    ctx: &Context,
+    grace: Duration,
+    seen: &mut HashMap<i64, DateTime<Utc>>,
+    deleted: &Counter,
+) -> Result<()> {
     let cluster_tag = format!("cluster:{}", ctx.config.cluster_name);
     let vms: Vec<Vps> = ctx
         .cloud
@@ -84,7 +89,11 @@ async fn pass(ctx: &Context, grace: Duration, seen: &mut HashMap<i64, DateTime<U
         .await?
         .items;
     let names: HashSet<String> = records.iter().map(|r| r.name_any()).collect();
-    let ids: HashSet<i64> = records.iter().map(|r| r.spec.vpsie_instance_id).filter(|i| *i > 0).collect();
+    let ids: HashSet<i64> = records
+        .iter()
+        .map(|r| r.spec.vpsie_instance_id)
+        .filter(|i| *i > 0)
+        .collect();
     let now = ctx.now();
     for id in orphans(&vms, &names, &ids, seen, now, grace) {
         let Some(vm) = vms.iter().find(|v| v.id == id) else {
@@ -137,7 +146,11 @@ mod tests {
     fn only_vps_without_a_record_for_the_grace_period_go() {
         let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let grace = Duration::from_secs(600);
-        let vms = vec![vm(1, "web-aaaaa"), vm(2, "web-bbbbb.vpsie.local"), vm(3, "web-ccccc")];
+        let vms = vec![
+            vm(1, "web-aaaaa"),
+            vm(2, "web-bbbbb.vpsie.local"),
+            vm(3, "web-ccccc"),
+        ];
         let records: HashSet<String> = ["web-aaaaa".to_string()].into();
         let ids: HashSet<i64> = [3].into();
         let mut seen = HashMap::new();
@@ -146,7 +159,10 @@ mod tests {
         let later = t0 + chrono::Duration::seconds(599);
         assert!(orphans(&vms, &records, &ids, &mut seen, later, grace).is_empty());
         let later = t0 + chrono::Duration::seconds(600);
-        assert_eq!(orphans(&vms, &records, &ids, &mut seen, later, grace), vec![2]);
+        assert_eq!(
+            orphans(&vms, &records, &ids, &mut seen, later, grace),
+            vec![2]
+        );
         // a record that appears (a lagging cache) saves it
         let records: HashSet<String> = ["web-aaaaa".to_string(), "web-bbbbb".to_string()].into();
         assert!(orphans(&vms, &records, &ids, &mut seen, later, grace).is_empty());

@@ -16,6 +16,7 @@ use vpsie_autoscaler::api::{
 
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::report::DecisionAction;
 use crate::scaleup::{blocked, counts, group_offerings, in_flight, suffix};
 use crate::vpsienode::FINALIZER as VN_FINALIZER;
 
@@ -104,6 +105,7 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
             )
             .await?;
             ctx.metrics.remove_group(&name);
+            ctx.board.remove_group(&name);
             return Ok(Action::await_change());
         }
         return Ok(Action::requeue(ctx.real(ctx.config.poll_interval)));
@@ -119,6 +121,7 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
         .await?;
     }
 
+    ctx.board.observe_nodegroup(group);
     let mut status = group.status.clone().unwrap_or_default();
     status.observed_generation = group.metadata.generation;
     if let Some(trigger) = group.pending_reconcile_trigger() {
@@ -154,7 +157,8 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
             .await;
         ctx.decide(
             &name,
-            "Blocked",
+            DecisionAction::Blocked,
+            "InvalidConfiguration",
             format!("invalid configuration: {message}"),
             Vec::new(),
         );
@@ -205,7 +209,13 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
             ctx.recorder
                 .publish(group, EventReason::ScalingUp, &message, now)
                 .await;
-            ctx.decide(&name, "ScaleUp", message, Vec::new());
+            ctx.decide(
+                &name,
+                DecisionAction::ScaleUp,
+                "BelowMinNodes",
+                message,
+                Vec::new(),
+            );
         } else {
             let message = format!(
                 "Instance type not available: none of offeringIDs {:?} is available in {} (or all are backed off after failures)",
@@ -214,7 +224,13 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
             ctx.recorder
                 .publish(group, EventReason::ProvisioningFailed, &message, now)
                 .await;
-            ctx.decide(&name, "Blocked", message, Vec::new());
+            ctx.decide(
+                &name,
+                DecisionAction::Blocked,
+                "NoOfferingAvailable",
+                message,
+                Vec::new(),
+            );
         }
     }
 

@@ -28,6 +28,7 @@ use vpsie_autoscaler::scaling::plan::{
 
 use crate::context::Context;
 use crate::error::Result;
+use crate::report::DecisionAction;
 use crate::vpsienode::{node_labels, FINALIZER};
 
 /// The caches scale-up reads.
@@ -255,7 +256,8 @@ pub async fn plan_and_act(ctx: &Context, stores: &Stores) -> Result<Option<Plan>
             for g in stores.groups.state() {
                 ctx.decide(
                     &g.name_any(),
-                    "Blocked",
+                    DecisionAction::Blocked,
+                    "CatalogueUnavailable",
                     format!(
                         "{} pods wait, but the VPSie catalogue cannot be read: {e}",
                         pending.len()
@@ -374,9 +376,10 @@ async fn act(
         if ctx.config.dry_run {
             ctx.decide(
                 &gp.group,
-                "ScaleUp",
+                DecisionAction::ScaleUp,
+                "PendingPods",
                 format!("dry run: {message}"),
-                Vec::new(),
+                details(gp, pending),
             );
             continue;
         }
@@ -400,7 +403,13 @@ async fn act(
         ctx.recorder
             .publish(group.as_ref(), EventReason::ScalingUp, &message, now)
             .await;
-        ctx.decide(&gp.group, "ScaleUp", message, Vec::new());
+        ctx.decide(
+            &gp.group,
+            DecisionAction::ScaleUp,
+            "PendingPods",
+            message,
+            details(gp, pending),
+        );
     }
     // Pods nothing was planned for: each group says why.
     for left in &result.unplaced {
@@ -414,9 +423,13 @@ async fn act(
                 continue;
             }
             let message = format!("{} pod(s) like {sample} not placed: {why}", left.pods.len());
-            let action = match why {
-                vpsie_autoscaler::scaling::plan::Rejection::Blocked(_) => "Blocked",
-                _ => "NoChange",
+            use vpsie_autoscaler::scaling::plan::Rejection;
+            let (action, reason) = match why {
+                Rejection::Blocked(_) => (DecisionAction::Blocked, "Blocked"),
+                Rejection::AtMax => (DecisionAction::Blocked, "AtMaxNodes"),
+                Rejection::TooLarge { .. } => (DecisionAction::NoChange, "NoOfferingFits"),
+                Rejection::NoOffering => (DecisionAction::Blocked, "NoOfferingAvailable"),
+                Rejection::Incompatible(_) => (DecisionAction::NoChange, "PodsDoNotFit"),
             };
             if let vpsie_autoscaler::scaling::plan::Rejection::AtMax = why {
                 if let Some(group) = groups.iter().find(|g| &g.name_any() == group_name) {
@@ -429,10 +442,29 @@ async fn act(
                         .await;
                 }
             }
-            ctx.decide(group_name, action, message, Vec::new());
+            let pods: Vec<String> = left
+                .pods
+                .iter()
+                .take(20)
+                .map(|&i| pending[i].key.clone())
+                .collect();
+            ctx.decide(group_name, action, reason, message, pods);
         }
     }
     Ok(())
+}
+
+/// The pods each planned node is for (the first 20), for the report.
+fn details(gp: &vpsie_autoscaler::scaling::plan::GroupPlan, pending: &[PendingPod]) -> Vec<String> {
+    gp.nodes
+        .iter()
+        .flat_map(|n| {
+            n.pods
+                .iter()
+                .map(move |&i| format!("{} -> new {}", pending[i].key, n.offering))
+        })
+        .take(20)
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,58 +1,30 @@
 //! `serve`: the reconciler in a cluster.
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::{Api, Client};
-use vpsie_autoscaler::cloud::VpsieSecret;
-use vpsie_reconciler::runtime::Reconciler;
+use kube::Client;
+use vpsie_reconciler::runtime::{self, ServeOptions};
 
 use crate::cli::ServeArgs;
 use crate::error::PluginError;
 
-/// Runs the reconciler until SIGTERM or Ctrl-C.
+/// Runs the reconciler until SIGTERM or Ctrl-C, then releases the Lease.
 pub async fn run(args: ServeArgs, kube: Client) -> Result<(), PluginError> {
-    let ns = args.reconciler.namespace.clone();
-    let secret_ref = format!("{ns}/{}", args.secret_name);
-    let secret = Api::<Secret>::namespaced(kube.clone(), &ns)
-        .get_opt(&args.secret_name)
-        .await
-        .map_err(|e| PluginError::Kube(format!("reading Secret {secret_ref}"), e.to_string()))?
-        .ok_or_else(|| {
-            PluginError::Config(format!(
-                "Secret {secret_ref} not found: create it with keys clientId and clientSecret (see the runbook)"
-            ))
-        })?;
-    let data = secret.data.unwrap_or_default();
-    let secret = VpsieSecret::from_byte_strings(&secret_ref, &data)
-        .map_err(|e| PluginError::Config(e.to_string()))?;
-    let instance = std::env::var("POD_NAME").unwrap_or_else(|_| "vpsie-autoscaler".into());
-    let reconciler = Reconciler::new(
-        kube,
-        secret,
-        vpsie_autoscaler::clock::system(),
-        args.reconciler,
-        &instance,
-    )
-    .map_err(|e| PluginError::Config(e.to_string()))?;
-    let addr = reconciler
-        .serve_http(args.metrics_addr)
+    let identity = vpsie_reconciler::leader::default_identity();
+    let mut options = ServeOptions::new(args.reconciler, &identity);
+    options.secret_name = args.secret_name;
+    options.metrics_addr = args.metrics_addr;
+    options.leader_election = args.leader_elect;
+    options.lease_duration = args.lease_duration;
+    options.orphan_grace = args.orphan_grace;
+    let running = runtime::start(kube, vpsie_autoscaler::clock::system(), options)
         .await
         .map_err(|e| PluginError::Io(format!("binding {}", args.metrics_addr), e))?;
-    tracing::info!(%addr, "serving /metrics, /healthz, /readyz");
-    reconciler
-        .run(async {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(_) => {
-                        let _ = tokio::signal::ctrl_c().await;
-                        return;
-                    }
-                };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        })
-        .await;
+    tracing::info!(addr = %running.metrics_addr, identity = %identity, "serving /metrics, /healthz, /readyz");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| PluginError::Io("installing the SIGTERM handler".into(), e))?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    running.stop().await;
     Ok(())
 }

@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vpsie_autoscaler::cloud::{BaseUrl, Credentials, VpsieSecret};
 use vpsie_autoscaler::sim::world::{SimWorld, SimWorldConfig};
 use vpsie_reconciler::config::ReconcilerConfig;
-use vpsie_reconciler::runtime::Reconciler;
+use vpsie_reconciler::runtime::{self, ServeOptions};
 
 use crate::cli::SimArgs;
 use crate::error::PluginError;
@@ -38,17 +37,8 @@ pub async fn run(args: &SimArgs, kubeconfig: Option<PathBuf>) -> Result<(), Plug
         .write_kubeconfig(&path)
         .map_err(|e| PluginError::Sim(e.to_string()))?;
     let creds = world.cloud.credentials();
-    let mut reconciler_task = None;
-    let mut metrics_addr = None;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut reconciler = None;
     if !args.no_reconciler {
-        let secret = VpsieSecret {
-            credentials: Credentials::client(creds.client_id.clone(), creds.client_secret.clone()),
-            base_url: Some(
-                BaseUrl::parse(&world.cloud.base_url())
-                    .map_err(|e| PluginError::Sim(e.to_string()))?,
-            ),
-        };
         let kube = world
             .client()
             .map_err(|e| PluginError::Sim(e.to_string()))?;
@@ -56,23 +46,14 @@ pub async fn run(args: &SimArgs, kubeconfig: Option<PathBuf>) -> Result<(), Plug
             cluster_name: "sim".into(),
             ..ReconcilerConfig::default()
         };
-        let reconciler = Reconciler::new(
-            kube,
-            secret,
-            world.clock.clone(),
-            config,
-            "vpsie-autoscaler-sim",
-        )
-        .map_err(|e| PluginError::Sim(e.to_string()))?;
-        let addr = reconciler
-            .serve_http(([127, 0, 0, 1], args.metrics_port).into())
+        let mut options = ServeOptions::new(config, "vpsie-autoscaler-sim");
+        options.metrics_addr = ([127, 0, 0, 1], args.metrics_port).into();
+        let running = runtime::start(kube, world.clock.clone(), options)
             .await
             .map_err(|e| PluginError::Io("binding the metrics port".into(), e))?;
-        metrics_addr = Some(addr);
-        reconciler_task = Some(tokio::spawn(reconciler.run(async move {
-            let _ = stop_rx.await;
-        })));
+        reconciler = Some(running);
     }
+    let metrics_addr = reconciler.as_ref().map(|r| r.metrics_addr);
     println!("Simulated world is up ({}x real time).", args.speed);
     println!("  Kubernetes API:  {}", world.api.url());
     println!(
@@ -100,9 +81,8 @@ pub async fn run(args: &SimArgs, kubeconfig: Option<PathBuf>) -> Result<(), Plug
         _ = tokio::signal::ctrl_c() => println!("Stopping (Ctrl-C)."),
         _ = tokio::time::sleep(wait_for) => println!("Stopping (--for elapsed)."),
     }
-    let _ = stop_tx.send(());
-    if let Some(task) = reconciler_task {
-        let _ = task.await;
+    if let Some(r) = reconciler {
+        r.stop().await;
     }
     world.shutdown().await;
     Ok(())
