@@ -179,6 +179,49 @@ fn a_burst_becomes_exactly_the_nodes_bin_packing_needs() {
             "{reason} missing in\n{described}"
         );
     }
+    // /metrics shows what the API reference names
+    let metrics_url = sim
+        .stdout
+        .iter()
+        .find_map(|l| l.split("metrics at ").nth(1))
+        .expect("the sim prints the metrics URL")
+        .trim()
+        .to_string();
+    let out = Command::new("curl")
+        .args(["-sf", &metrics_url])
+        .output()
+        .expect("curl");
+    let metrics = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "nodegroup_desired_nodes{nodegroup=\"web\"} 4",
+        "nodegroup_current_nodes{nodegroup=\"web\"} 4",
+        "nodegroup_ready_nodes{nodegroup=\"web\"} 4",
+        "controller_reconcile_errors_total{controller=\"nodegroup\"}",
+        "controller_reconcile_duration_seconds_count{controller=\"vpsienode\"}",
+        "vpsie_api_requests_total{method=\"CreateVM\",status=\"200\"}",
+        "vpsie_api_circuit_breaker_state 0",
+    ] {
+        assert!(
+            metrics.contains(line),
+            "{line} missing from /metrics:\n{metrics}"
+        );
+    }
+    let ready_gauge = until(
+        "vpsienode_phase{phase=\"Ready\"} 7",
+        Duration::from_secs(20),
+        || {
+            let out = Command::new("curl")
+                .args(["-sf", &metrics_url])
+                .output()
+                .ok()?;
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            // 4 web nodes and the example group's 3
+            text.contains("vpsienode_phase{phase=\"Ready\"} 7")
+                .then_some(text)
+        },
+    );
+    assert!(ready_gauge.contains("vpsienode_phase{phase=\"Failed\"} 0"));
+
     // the node carries the group's labels
     let node = json(&sim, &["get", "node", &vn_name]);
     assert_eq!(

@@ -95,6 +95,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
     .graceful_shutdown_on(shutdown.clone())
     .run(nodegroup::reconcile, nodegroup::error_policy, gctx)
     .for_each(|_| futures::future::ready(()));
+    let phases = phase_gauges(ctx.clone(), stores.vpsienodes.clone());
     let scale_up = scaleup::run(ctx.clone(), stores, trigger);
 
     tokio::select! {
@@ -102,10 +103,29 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         _ = vn_controller => {}
         _ = ng_controller => {}
         _ = scale_up => {}
+        _ = phases => {}
         _ = pods_task => {}
         _ = nodes_task => {}
         _ = ds_task => {}
         _ = groups_task => {}
         _ = vn_task => {}
+    }
+}
+
+/// Keeps `vpsienode_phase{phase}` equal to the number of VPSieNodes in each phase.
+async fn phase_gauges(ctx: Arc<Context>, store: Store<VPSieNode>) {
+    use vpsie_autoscaler::api::VPSieNodePhase;
+    loop {
+        let records = store.state();
+        for phase in VPSieNodePhase::ALL {
+            let n = records.iter().filter(|v| v.phase() == phase).count();
+            ctx.metrics
+                .vpsienode_phase
+                .get_or_create(&crate::metrics::PhaseLabels {
+                    phase: phase.as_str().to_string(),
+                })
+                .set(n as i64);
+        }
+        tokio::time::sleep(ctx.real(ctx.config.poll_interval)).await;
     }
 }
