@@ -1,19 +1,30 @@
 //! What every controller shares: clients, settings, the clock, metrics, events, caches.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kube::Client;
 use vpsie_autoscaler::clock::SharedClock;
-use vpsie_autoscaler::cloud::{Offering, VpsieClient};
+use vpsie_autoscaler::cloud::{Offering, Vps, VpsieClient};
 
 use crate::config::ReconcilerConfig;
 use crate::error::Result;
 use crate::events::Recorder;
 use crate::metrics::ControllerMetrics;
 use crate::report::{Decision, DecisionAction, StatusBoard};
+
+/// A list of every VPS, shared by the records that poll.
+#[derive(Debug, Clone)]
+pub struct VmSnapshot {
+    /// When it was listed.
+    pub at: DateTime<Utc>,
+    /// The VPS instances.
+    pub vms: Arc<Vec<Vps>>,
+    /// Create attempts that had returned when the listing began.
+    pub creates_done: u64,
+}
 
 /// Shared by every controller.
 pub struct Context {
@@ -30,6 +41,9 @@ pub struct Context {
     /// Events.
     pub recorder: Recorder,
     catalogue: Mutex<Option<(DateTime<Utc>, Vec<Offering>)>>,
+    vms: tokio::sync::Mutex<Option<VmSnapshot>>,
+    /// Create attempts that have returned (success or not).
+    creates_done: std::sync::atomic::AtomicU64,
     /// Offerings a group avoids until a time, after a node of them failed: (group, offering).
     pub backoff: Mutex<HashMap<(String, String), DateTime<Utc>>>,
     /// What the status report shows of each NodeGroup (its last decision).
@@ -63,6 +77,8 @@ impl Context {
             metrics,
             recorder,
             catalogue: Mutex::new(None),
+            vms: tokio::sync::Mutex::new(None),
+            creates_done: std::sync::atomic::AtomicU64::new(0),
             backoff: Mutex::new(HashMap::new()),
             board: StatusBoard::new(),
         }
@@ -100,6 +116,43 @@ impl Context {
         let list = self.cloud.list_offerings().await?;
         *self.catalogue.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, list.clone()));
         Ok(list)
+    }
+
+    /// Every VPS, listed at most once per poll interval and shared by all the records that
+    /// wait on the cloud: one ListVMs instead of a GetVM per record, so polling stays far below
+    /// the API's rate limit however many nodes are on their way.
+    pub async fn vm_snapshot(&self) -> Result<VmSnapshot> {
+        let mut guard = self.vms.lock().await;
+        let now = self.now();
+        let fresh_for = chrono::Duration::from_std(self.config.poll_interval).unwrap_or_default();
+        if let Some(snapshot) = guard.as_ref() {
+            if now - snapshot.at < fresh_for {
+                return Ok(snapshot.clone());
+            }
+        }
+        let creates_done = self.creates_done.load(std::sync::atomic::Ordering::SeqCst);
+        let vms = Arc::new(self.cloud.list_vms().await?);
+        let snapshot = VmSnapshot {
+            at: now,
+            vms,
+            creates_done,
+        };
+        *guard = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    /// Whether no create attempt has returned since `snapshot` began listing: then a hostname
+    /// absent from it is really absent (a lost reply of an earlier attempt would show in it),
+    /// and CreateVM may skip its own look-up.
+    pub fn covers_every_attempt(&self, snapshot: &VmSnapshot) -> bool {
+        self.creates_done.load(std::sync::atomic::Ordering::SeqCst) == snapshot.creates_done
+    }
+
+    /// Records that a create attempt returned, and forgets the snapshot.
+    pub async fn create_returned(&self) {
+        self.creates_done
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *self.vms.lock().await = None;
     }
 
     /// Records a NodeGroup's decision (`reason` is machine-readable: `PendingPods`,

@@ -200,12 +200,16 @@ pub fn daemonset_overhead(daemonsets: &[Arc<DaemonSet>], group: &NodeGroup) -> R
 
 /// Waits for unschedulable pods, batches them and plans, forever.
 pub async fn run(ctx: Arc<Context>, stores: Stores, trigger: Arc<Notify>) {
+    let mut resync = ctx.config.resync;
     loop {
         // A new unschedulable pod, or the resync: pods blocked earlier (breaker open, group at
         // max, offering backed off) are planned again without waiting for a pod to change.
+        // While pods wait on room the plan counted (free room the scheduler has not used yet,
+        // nodes on their way), the resync is the poll interval: a cache that lagged, or a node
+        // that failed, is corrected within seconds.
         tokio::select! {
             _ = trigger.notified() => {}
-            _ = tokio::time::sleep(ctx.real(ctx.config.resync)) => {}
+            _ = tokio::time::sleep(ctx.real(resync)) => {}
         }
         let first = Instant::now();
         let idle = ctx.real(ctx.config.batch_idle);
@@ -224,6 +228,16 @@ pub async fn run(ctx: Arc<Context>, stores: Stores, trigger: Arc<Notify>) {
         let result = plan_and_act(&ctx, &stores).await;
         ctx.metrics
             .observe_reconcile("scaleup", started.elapsed().as_secs_f64(), result.is_err());
+        resync = match &result {
+            Ok(Some(plan))
+                if !plan.on_existing.is_empty()
+                    || !plan.on_inflight.is_empty()
+                    || !plan.unplaced.is_empty() =>
+            {
+                ctx.config.poll_interval
+            }
+            _ => ctx.config.resync,
+        };
         if let Err(e) = result {
             tracing::warn!(error = %e, "scale-up planning failed; trying again");
             let wait = ctx.real(ctx.config.poll_interval);

@@ -100,18 +100,39 @@ pub fn node_name_of(vn: &VPSieNode) -> String {
     host.split('.').next().unwrap_or(&host).to_ascii_lowercase()
 }
 
-async fn observe_vm(vn: &VPSieNode, ctx: &Context) -> Result<VmObservation> {
+/// What the cloud says of the record's VPS, and whether a "no VPS with this hostname" can be
+/// trusted without another look-up (see [`Context::covers_every_attempt`]).
+async fn observe_vm(vn: &VPSieNode, ctx: &Context) -> Result<(VmObservation, bool)> {
     let id = vn.spec.vpsie_instance_id;
+    let name = vn.name_any();
+    // the shared snapshot answers most looks; a miss of a known id is confirmed by a direct
+    // call, so a VPS created after the snapshot is never taken for gone
+    let snapshot = ctx.vm_snapshot().await?;
+    let hit = snapshot.vms.iter().find(|v| {
+        if id > 0 {
+            v.id == id
+        } else {
+            v.hostname
+                .as_deref()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&name))
+        }
+    });
+    if let Some(v) = hit {
+        return Ok((VmObservation::Present(Box::new(v.clone())), true));
+    }
     if id > 0 {
         return match ctx.cloud.get_vm(id).await {
-            Ok(v) => Ok(VmObservation::Present(Box::new(v))),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(VmObservation::Absent),
+            Ok(v) => Ok((VmObservation::Present(Box::new(v)), true)),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok((VmObservation::Absent, true)),
             Err(e) => Err(e.into()),
         };
     }
-    Ok(match ctx.cloud.find_vm_by_hostname(&vn.name_any()).await? {
-        Some(v) => VmObservation::Present(Box::new(v)),
-        None => VmObservation::Absent,
+    if ctx.covers_every_attempt(&snapshot) {
+        return Ok((VmObservation::Absent, true));
+    }
+    Ok(match ctx.cloud.find_vm_by_hostname(&name).await? {
+        Some(v) => (VmObservation::Present(Box::new(v)), true),
+        None => (VmObservation::Absent, false),
     })
 }
 
@@ -168,7 +189,7 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
         if ctx.config.dry_run {
             return remove_finalizer(&api, vn).await;
         }
-        return match lifecycle::finalize(&observe_vm(vn, ctx).await?) {
+        return match lifecycle::finalize(&observe_vm(vn, ctx).await?.0) {
             Step::DeleteVm(id) => {
                 ctx.cloud.delete_vm(id).await?;
                 Ok(Action::requeue(poll))
@@ -192,8 +213,8 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
     }
 
     let phase = vn.phase();
-    let vm = match phase {
-        VPSieNodePhase::Ready | VPSieNodePhase::Terminating => VmObservation::Absent,
+    let (vm, absence_checked) = match phase {
+        VPSieNodePhase::Ready | VPSieNodePhase::Terminating => (VmObservation::Absent, false),
         _ => observe_vm(vn, ctx).await?,
     };
     let node = match phase {
@@ -212,7 +233,9 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
         if ctx.config.dry_run {
             return Ok(Action::await_change());
         }
-        match create_vm(vn, ctx).await {
+        let created = create_vm(vn, ctx, absence_checked).await;
+        ctx.create_returned().await;
+        match created {
             Ok(Some(vps)) => {
                 step = lifecycle::step(
                     vn,
@@ -277,7 +300,11 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
 }
 
 /// CreateVM for the record: `None` when its NodeGroup no longer exists.
-async fn create_vm(vn: &VPSieNode, ctx: &Context) -> Result<Option<vpsie_autoscaler::cloud::Vps>> {
+async fn create_vm(
+    vn: &VPSieNode,
+    ctx: &Context,
+    absence_checked: bool,
+) -> Result<Option<vpsie_autoscaler::cloud::Vps>> {
     let ns = vn
         .namespace()
         .unwrap_or_else(|| ctx.config.namespace.clone());
@@ -302,7 +329,12 @@ async fn create_vm(vn: &VPSieNode, ctx: &Context) -> Result<Option<vpsie_autosca
         user_data: user_data(&group, &vn.spec.instance_type),
         ..CreateVpsRequest::default()
     };
-    Ok(Some(ctx.cloud.create_vm(&request).await?))
+    let vps = if absence_checked {
+        ctx.cloud.create_vm_after_lookup(&request).await?
+    } else {
+        ctx.cloud.create_vm(&request).await?
+    };
+    Ok(Some(vps))
 }
 
 /// A failed CreateVM: permanent errors fail the record (the offering is backed off); the others

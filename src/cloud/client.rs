@@ -451,6 +451,19 @@ impl VpsieClient {
             tracing::info!(hostname = %req.hostname, id = existing.id, "VPSie VM already exists; not creating another");
             return Ok(existing);
         }
+        self.create_vm_after_lookup(req).await
+    }
+
+    /// CreateVM when the caller has just looked the hostname up itself and found no VM, in a
+    /// list taken after any earlier attempt for this hostname (so a lost reply of that attempt
+    /// would have shown). Saves the list [`create_vm`](Self::create_vm) makes first; an
+    /// ambiguous failure is still resolved by looking the hostname up.
+    pub async fn create_vm_after_lookup(&self, req: &CreateVpsRequest) -> Result<Vps, CloudError> {
+        if req.hostname.trim().is_empty() {
+            return Err(CloudError::Config(
+                "CreateVpsRequest.hostname is empty; the autoscaler needs a deterministic hostname to create VMs safely".to_string(),
+            ));
+        }
         let body = serde_json::to_vec(req)
             .map_err(|e| CloudError::Config(format!("cannot encode the CreateVM request ({e})")))?;
         let spec = || RequestSpec {
@@ -1082,7 +1095,7 @@ mod tests {
         assert_eq!(s.state, super::super::breaker::BreakerState::Closed);
         assert_eq!(c.reset_breaker().state, s.state);
         let r = c.rate_limit_snapshot();
-        assert_eq!(r.capacity, 10);
+        assert_eq!(r.capacity, 20);
         assert_eq!(r.waiting, 0);
     }
 

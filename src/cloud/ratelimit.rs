@@ -22,7 +22,7 @@ impl Default for RateLimitConfig {
     fn default() -> Self {
         RateLimitConfig {
             requests_per_minute: 100,
-            burst: 10,
+            burst: 20,
         }
     }
 }
@@ -181,9 +181,10 @@ mod tests {
 
     #[test]
     fn default_is_100_per_minute() {
+        // a burst of 20 (a wave of CreateVMs passes at once), then one every 0.6 s
         let clock = ManualClock::starting_now();
         let mut l = RateLimiter::new(RateLimitConfig::default(), clock.now());
-        for _ in 0..10 {
+        for _ in 0..20 {
             assert_eq!(l.reserve(clock.now()), Duration::ZERO);
         }
         assert_eq!(l.reserve(clock.now()), Duration::from_millis(600));
