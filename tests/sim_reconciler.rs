@@ -7,7 +7,7 @@ mod e2e_support;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e_support::{binary, write, Sim};
+use e2e_support::{binary, items, until, write, Sim};
 use serde_json::Value;
 
 /// A NodeGroup of medium nodes whose pods select it by label.
@@ -55,76 +55,33 @@ spec:
     )
 }
 
-fn json(sim: &Sim, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["-o", "json"]);
-    serde_json::from_str(&sim.kubectl_ok(&all)).expect("kubectl json")
-}
-
-fn items(v: &Value) -> Vec<Value> {
-    v["items"].as_array().cloned().unwrap_or_default()
-}
-
-/// Polls `check` (each poll is a kubectl call, i.e. a real observation) until it returns Some,
-/// or fails after `limit` naming `what`.
-fn until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 fn apply(sim: &Sim, name: &str, yaml: &str) {
     let file = write(sim.dir.path(), name, yaml);
     sim.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
 }
 
 fn running_pods(sim: &Sim, app: &str) -> usize {
-    items(&json(
-        sim,
-        &["get", "pods", "-n", "default", "-l", &format!("app={app}")],
-    ))
-    .iter()
-    .filter(|p| p["status"]["phase"] == "Running")
-    .count()
+    items(&sim.json(&["get", "pods", "-n", "default", "-l", &format!("app={app}")]))
+        .iter()
+        .filter(|p| p["status"]["phase"] == "Running")
+        .count()
 }
 
 fn vpsienodes(sim: &Sim, group: &str) -> Vec<Value> {
-    items(&json(
-        sim,
-        &[
-            "get",
-            "vn",
-            "-n",
-            "kube-system",
-            "-l",
-            &format!("nodegroup={group}"),
-        ],
-    ))
-}
-
-/// The VPSie API base URL the sim printed.
-fn cloud_url(sim: &Sim) -> String {
-    sim.stdout
-        .iter()
-        .find_map(|l| l.trim().strip_prefix("VPSie API:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the sim prints its VPSie API URL")
-        .trim_end_matches("/v2")
-        .to_string()
+    items(&sim.json(&[
+        "get",
+        "vn",
+        "-n",
+        "kube-system",
+        "-l",
+        &format!("nodegroup={group}"),
+    ]))
 }
 
 /// The live VMs of the simulated cloud (its admin endpoint).
 fn cloud_vms(sim: &Sim) -> Vec<Value> {
     let out = Command::new("curl")
-        .args(["-sf", &format!("{}/admin/state", cloud_url(sim))])
+        .args(["-sf", &format!("{}/admin/state", sim.cloud_url())])
         .output()
         .expect("curl");
     let state: Value = serde_json::from_slice(&out.stdout).expect("admin state");
@@ -223,7 +180,7 @@ fn a_burst_becomes_exactly_the_nodes_bin_packing_needs() {
     assert!(ready_gauge.contains("vpsienode_phase{phase=\"Failed\"} 0"));
 
     // the node carries the group's labels
-    let node = json(&sim, &["get", "node", &vn_name]);
+    let node = sim.json(&["get", "node", &vn_name]);
     assert_eq!(
         node["metadata"]["labels"]["autoscaler.vpsie.com/nodegroup"],
         "web"
@@ -275,7 +232,7 @@ fn pause_minimum_overrides_and_force_reconcile() {
         "--overwrite",
     ]);
     until("the trigger acknowledged", Duration::from_secs(30), || {
-        let ng = json(&sim, &["get", "ng", "ops", "-n", "kube-system"]);
+        let ng = sim.json(&["get", "ng", "ops", "-n", "kube-system"]);
         (ng["status"]["observedReconcileTrigger"] == "1700000000").then_some(())
     });
     // paused: pending pods get no node
@@ -293,10 +250,7 @@ fn pause_minimum_overrides_and_force_reconcile() {
         "pods reported unschedulable",
         Duration::from_secs(30),
         || {
-            let pods = items(&json(
-                &sim,
-                &["get", "pods", "-n", "default", "-l", "app=big"],
-            ));
+            let pods = items(&sim.json(&["get", "pods", "-n", "default", "-l", "app=big"]));
             let refused = pods
                 .iter()
                 .filter(|p| {
@@ -321,7 +275,7 @@ fn pause_minimum_overrides_and_force_reconcile() {
         "the second trigger acknowledged",
         Duration::from_secs(30),
         || {
-            let ng = json(&sim, &["get", "ng", "ops", "-n", "kube-system"]);
+            let ng = sim.json(&["get", "ng", "ops", "-n", "kube-system"]);
             (ng["status"]["observedReconcileTrigger"] == "1700000001").then_some(())
         },
     );
@@ -345,7 +299,7 @@ fn pause_minimum_overrides_and_force_reconcile() {
             (vns.len() == 3 && vns.iter().all(|v| v["status"]["phase"] == "Ready")).then_some(())
         },
     );
-    let ng = json(&sim, &["get", "ng", "ops", "-n", "kube-system"]);
+    let ng = sim.json(&["get", "ng", "ops", "-n", "kube-system"]);
     let at_max = ng["status"]["conditions"]
         .as_array()
         .unwrap()
@@ -378,7 +332,7 @@ fn an_invalid_annotation_is_an_error_condition_and_an_event() {
         "autoscaler.vpsie.com/max-nodes-override=lots",
     ]);
     let message = until("the Error condition", Duration::from_secs(30), || {
-        let ng = json(&sim, &["get", "ng", "bad", "-n", "kube-system"]);
+        let ng = sim.json(&["get", "ng", "bad", "-n", "kube-system"]);
         ng["status"]["conditions"].as_array().and_then(|cs| {
             cs.iter()
                 .find(|c| {

@@ -4,59 +4,10 @@
 mod e2e_support;
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use e2e_support::{binary, Sim};
+use e2e_support::{binary, items, until, Sim};
 use serde_json::Value;
-
-fn until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn json(sim: &Sim, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["-o", "json"]);
-    serde_json::from_str(&sim.kubectl_ok(&all)).expect("kubectl json")
-}
-
-fn items(v: &Value) -> Vec<Value> {
-    v["items"].as_array().cloned().unwrap_or_default()
-}
-
-fn cloud_url(sim: &Sim) -> String {
-    sim.stdout
-        .iter()
-        .find_map(|l| l.trim().strip_prefix("VPSie API:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the sim prints its VPSie API URL")
-        .trim_end_matches("/v2")
-        .to_string()
-}
-
-fn admin(sim: &Sim, method: &str, path: &str, body: Option<&str>) -> Value {
-    let mut c = Command::new("curl");
-    c.args([
-        "-sf",
-        "-X",
-        method,
-        &format!("{}/admin/{path}", cloud_url(sim)),
-    ]);
-    if let Some(b) = body {
-        c.args(["-H", "Content-Type: application/json", "-d", b]);
-    }
-    let out = c.output().expect("curl");
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
 
 fn serve(sim: &Sim, identity: &str) -> Child {
     Command::new(binary())
@@ -99,7 +50,7 @@ fn holder(sim: &Sim) -> Option<String> {
 }
 
 fn ready_records(sim: &Sim) -> usize {
-    items(&json(sim, &["get", "vn", "-n", "kube-system"]))
+    items(&sim.json(&["get", "vn", "-n", "kube-system"]))
         .iter()
         .filter(|v| v["status"]["phase"] == "Ready")
         .count()
@@ -115,22 +66,19 @@ fn two_replicas_one_acts_and_the_other_takes_over() {
     until("3 Ready nodes", Duration::from_secs(90), || {
         (ready_records(&sim) == 3).then_some(())
     });
-    let vms = admin(&sim, "GET", "state", None)["vms"]
+    let vms = sim.admin("GET", "state", None)["vms"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     assert_eq!(vms.len(), 3, "one replica acted: {vms:#?}");
-    let events = items(&json(
-        &sim,
-        &[
-            "get",
-            "events",
-            "-n",
-            "kube-system",
-            "--field-selector",
-            "reason=VPSCreated",
-        ],
-    ));
+    let events = items(&sim.json(&[
+        "get",
+        "events",
+        "-n",
+        "kube-system",
+        "--field-selector",
+        "reason=VPSCreated",
+    ]));
     assert!(!events.is_empty());
     assert!(
         events.iter().all(|e| e["reportingInstance"]
@@ -161,22 +109,19 @@ fn two_replicas_one_acts_and_the_other_takes_over() {
     until("a 4th Ready node", Duration::from_secs(90), || {
         (ready_records(&sim) == 4).then_some(())
     });
-    let events = items(&json(
-        &sim,
-        &[
-            "get",
-            "events",
-            "-n",
-            "kube-system",
-            "--field-selector",
-            "reason=VPSCreated",
-        ],
-    ));
+    let events = items(&sim.json(&[
+        "get",
+        "events",
+        "-n",
+        "kube-system",
+        "--field-selector",
+        "reason=VPSCreated",
+    ]));
     assert!(events.iter().any(|e| e["reportingInstance"]
         .as_str()
         .is_some_and(|i| i.starts_with(alive))));
     assert_eq!(
-        admin(&sim, "GET", "state", None)["vms"]
+        sim.admin("GET", "state", None)["vms"]
             .as_array()
             .map(Vec::len),
         Some(4)
@@ -233,13 +178,12 @@ fn the_status_report_and_a_credential_rotation_without_restart() {
     );
 
     // rotate, the runbook's way, to an account the cloud knows
-    admin(
-        &sim,
+    sim.admin(
         "POST",
         "accounts",
         Some(r#"{"client_id": "rotated-id", "client_secret": "rotated-secret"}"#),
     );
-    let url = format!("{}/v2", cloud_url(&sim));
+    let url = format!("{}/v2", sim.cloud_url());
     let generated = sim.kubectl_ok(&[
         "create",
         "secret",
@@ -272,7 +216,7 @@ fn the_status_report_and_a_credential_rotation_without_restart() {
         },
     );
     // the old account goes; the next VPSie calls are signed by the new one
-    admin(&sim, "DELETE", "accounts/sim-client-id", None);
+    sim.admin("DELETE", "accounts/sim-client-id", None);
     sim.kubectl_ok(&[
         "annotate",
         "ng",
@@ -284,7 +228,7 @@ fn the_status_report_and_a_credential_rotation_without_restart() {
     until("a 4th Ready node", Duration::from_secs(60), || {
         (ready_records(&sim) == 4).then_some(())
     });
-    let requests = admin(&sim, "GET", "requests", None);
+    let requests = sim.admin("GET", "requests", None);
     let creates: Vec<&Value> = requests
         .as_array()
         .or_else(|| requests["data"].as_array())

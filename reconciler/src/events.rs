@@ -100,10 +100,14 @@ impl Recorder {
             }
         }
         let namespace = obj.namespace().unwrap_or_else(|| "default".to_string());
+        // unique even for several events of one object at the same instant
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!(
-            "{}.{:x}",
+            "{}.{:x}{:04x}",
             obj.name_any(),
-            now.timestamp_nanos_opt().unwrap_or_default()
+            now.timestamp_nanos_opt().unwrap_or_default(),
+            seq & 0xffff
         );
         let event: Event = match serde_json::from_value(json!({
             "metadata": {"name": name, "namespace": namespace},

@@ -146,3 +146,60 @@ pub fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
     std::fs::write(&p, content).expect("write file");
     p
 }
+
+/// Polls `check` (each poll a real observation: a kubectl or HTTP call) until it returns
+/// `Some`, or fails after `limit` naming `what`.
+pub fn until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+impl Sim {
+    /// `kubectl <args> -o json`, parsed.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        serde_json::from_str(&self.kubectl_ok(&all)).expect("kubectl json")
+    }
+
+    /// The simulated VPSie cloud's root URL (without `/v2`), as the sim printed it.
+    pub fn cloud_url(&self) -> String {
+        self.stdout
+            .iter()
+            .find_map(|l| l.trim().strip_prefix("VPSie API:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("the sim prints its VPSie API URL")
+            .trim_end_matches("/v2")
+            .to_string()
+    }
+
+    /// A call to the simulated cloud's admin API (`GET /admin/state`...), parsed.
+    pub fn admin(&self, method: &str, path: &str, body: Option<&str>) -> serde_json::Value {
+        let mut c = Command::new("curl");
+        c.args([
+            "-sf",
+            "-X",
+            method,
+            &format!("{}/admin/{path}", self.cloud_url()),
+        ]);
+        if let Some(b) = body {
+            c.args(["-H", "Content-Type: application/json", "-d", b]);
+        }
+        let out = c.output().expect("curl");
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// The `items` of a list.
+pub fn items(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    v["items"].as_array().cloned().unwrap_or_default()
+}
