@@ -369,22 +369,7 @@ impl NodeGroupStatus {
     /// `lastTransitionTime` is kept (only reason and message are refreshed), as Kubernetes
     /// conventions require. Returns whether anything changed.
     pub fn set_condition(&mut self, new: NodeGroupCondition) -> bool {
-        match self.conditions.iter_mut().find(|c| c.type_ == new.type_) {
-            Some(existing) if existing.status == new.status => {
-                let changed = existing.reason != new.reason || existing.message != new.message;
-                existing.reason = new.reason;
-                existing.message = new.message;
-                changed
-            }
-            Some(existing) => {
-                *existing = new;
-                true
-            }
-            None => {
-                self.conditions.push(new);
-                true
-            }
-        }
+        super::condition::set_condition(&mut self.conditions, new)
     }
 
     /// Removes the condition of the given type. Returns whether it was present.
@@ -621,3 +606,5 @@ impl ScaleDownPolicy {
         }
     }
 }
+
+super::condition::impl_condition!(NodeGroupCondition);

@@ -325,22 +325,7 @@ impl VPSieNodeStatus {
     /// Inserts or updates a condition, keeping `lastTransitionTime` when the status is unchanged.
     /// Returns whether anything changed.
     pub fn set_condition(&mut self, new: VPSieNodeCondition) -> bool {
-        match self.conditions.iter_mut().find(|c| c.type_ == new.type_) {
-            Some(existing) if existing.status == new.status => {
-                let changed = existing.reason != new.reason || existing.message != new.message;
-                existing.reason = new.reason;
-                existing.message = new.message;
-                changed
-            }
-            Some(existing) => {
-                *existing = new;
-                true
-            }
-            None => {
-                self.conditions.push(new);
-                true
-            }
-        }
+        super::condition::set_condition(&mut self.conditions, new)
     }
 }
 
@@ -473,3 +458,5 @@ impl VPSieNodeSpec {
         c.finish()
     }
 }
+
+super::condition::impl_condition!(VPSieNodeCondition);
