@@ -388,3 +388,69 @@ async fn a_failed_join_leaves_a_running_vm_without_a_node() {
     assert_eq!(w.cloud.vms().len(), 2);
     w.cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_disruption_controller_keeps_budgets_status_and_eviction_agrees() {
+    let w = world().await;
+    let store = w.api.store();
+    let opts = WriteOptions::default();
+    create_vm(&w, "worker-1", "medium-4cpu-8gb", "").await;
+    wait_for(&store, &nodes(), "a Ready node", |ns| {
+        ns.iter().any(|n| ready(n))
+    })
+    .await;
+    let pdbs = Gvr::new("policy", "v1", "poddisruptionbudgets");
+    store
+        .create(
+            &pdbs,
+            Some("default"),
+            json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                   "metadata": {"name": "web", "namespace": "default"},
+                   "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}}}),
+            &opts,
+        )
+        .unwrap();
+    let template = json!({
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "app", "image": "nginx", "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}}}]},
+    });
+    store
+        .create(
+            &Gvr::new("apps", "v1", "deployments"),
+            Some("default"),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
+                   "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}, "template": template}}),
+            &opts,
+        )
+        .unwrap();
+    let status = |b: &[Arc<Value>]| b.first().map(|b| b["status"].clone()).unwrap_or_default();
+    let budget = wait_for(&store, &pdbs, "the budget allows one disruption", |b| {
+        let s = status(b);
+        s["expectedPods"] == 3 && s["currentHealthy"] == 3 && s["disruptionsAllowed"] == 1
+    })
+    .await;
+    assert_eq!(status(&budget)["desiredHealthy"], 2);
+
+    // one eviction uses the budget up; a second one at once is refused, as the status says
+    let web: Vec<String> = list(&store, &pods(), Some("default"))
+        .iter()
+        .map(|p| name(p).to_string())
+        .collect();
+    store
+        .evict_pod("default", &web[0], &DeleteOptions::default())
+        .expect("first eviction");
+    let refused = store
+        .evict_pod("default", &web[1], &DeleteOptions::default())
+        .expect_err("second eviction");
+    assert_eq!(refused.code, 429);
+    // the replacement runs: the budget allows one again
+    wait_for(&store, &pdbs, "the budget recovered", |b| {
+        let s = status(b);
+        s["currentHealthy"] == 3 && s["disruptionsAllowed"] == 1
+    })
+    .await;
+    store
+        .evict_pod("default", &web[1], &DeleteOptions::default())
+        .expect("eviction after recovery");
+    w.cluster.shutdown().await;
+}

@@ -1,5 +1,5 @@
-//! Workload controllers: Deployment -> ReplicaSet -> pods, DaemonSet -> a pod per node, and
-//! the pod garbage collector.
+//! Workload controllers: Deployment -> ReplicaSet -> pods, DaemonSet -> a pod per node, the
+//! disruption controller (PodDisruptionBudget status) and the pod garbage collector.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{json, Value};
 
-use super::world::{controller_of, gvr_deploy, gvr_ds, gvr_pods, gvr_rs, meta_str, ObjKey, World};
+use super::world::{
+    controller_of, gvr_deploy, gvr_ds, gvr_pdb, gvr_pods, gvr_rs, meta_str, ObjKey, World,
+};
 use crate::scaling::fit::{compatible, NodeFacts, PodRequirements, TolerationFact};
 use crate::sim::apiserver::{DeleteOptions, PatchKind, WriteOptions};
 
@@ -62,6 +64,127 @@ pub(crate) fn pass(w: &mut World, now: DateTime<Utc>) {
     replicasets(w);
     daemonsets(w);
     pod_gc(w);
+    disruption_budgets(w, now);
+}
+
+/// The disruption controller: each PodDisruptionBudget's status from the pods its selector
+/// matches in its namespace, as kube-controller-manager keeps it. `expectedPods` is the scale
+/// of the pods' controllers (a ReplicaSet's `spec.replicas`, so a pod evicted and not yet
+/// replaced still counts) when the budget is a `maxUnavailable` or a percentage, else the pods
+/// counted; pods the eviction subresource recorded in `disruptedPods` (for two minutes, or until
+/// they are gone) are not healthy. Written with the resourceVersion read, so an eviction that
+/// spent the budget meanwhile is never overwritten (the next pass recomputes).
+fn disruption_budgets(w: &mut World, now: DateTime<Utc>) {
+    use crate::sim::apiserver::selectors::selector_object_matches;
+    use crate::sim::apiserver::store::{desired_healthy, pod_healthy};
+    let mut writes = Vec::new();
+    for (key, pdb) in &w.pdbs {
+        if pdb.pointer("/metadata/deletionTimestamp").is_some() {
+            continue;
+        }
+        let Some(selector) = pdb.pointer("/spec/selector") else {
+            continue;
+        };
+        let matching: Vec<(&ObjKey, &super::world::PodEntry)> = w
+            .pods
+            .iter()
+            .filter(|(k, p)| {
+                k.0 == key.0
+                    && p.phase != "Succeeded"
+                    && p.phase != "Failed"
+                    && selector_object_matches(selector, &p.object)
+            })
+            .collect();
+        let by_scale = pdb.pointer("/spec/maxUnavailable").is_some()
+            || pdb
+                .pointer("/spec/minAvailable")
+                .is_some_and(Value::is_string);
+        let expected = if by_scale {
+            let mut controllers: BTreeMap<(String, String), i64> = BTreeMap::new();
+            let mut bare = 0i64;
+            for (_, p) in &matching {
+                match &p.owner {
+                    Some((kind, uid)) => {
+                        let scale = (kind == "ReplicaSet")
+                            .then(|| {
+                                w.replicasets
+                                    .values()
+                                    .find(|rs| meta_str(rs, "uid") == Some(uid.as_str()))
+                                    .map(|rs| replicas(rs))
+                            })
+                            .flatten();
+                        let e = controllers.entry((kind.clone(), uid.clone())).or_insert(0);
+                        *e = scale.unwrap_or(*e + 1);
+                    }
+                    None => bare += 1,
+                }
+            }
+            controllers.values().sum::<i64>() + bare
+        } else {
+            matching.len() as i64
+        };
+        let mut status = pdb.get("status").cloned().unwrap_or(json!({}));
+        let before = status.clone();
+        let disrupted: serde_json::Map<String, Value> = status
+            .get("disruptedPods")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter(|(pod, at)| {
+                        let recent = at
+                            .as_str()
+                            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                            .is_some_and(|t| {
+                                now - t.with_timezone(&Utc) < chrono::Duration::minutes(2)
+                            });
+                        recent && matching.iter().any(|(k, _)| &k.1 == *pod)
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let healthy = matching
+            .iter()
+            .filter(|(k, p)| pod_healthy(&p.object) && !disrupted.contains_key(&k.1))
+            .count() as i64;
+        let desired = desired_healthy(pdb, expected);
+        status["expectedPods"] = json!(expected);
+        status["currentHealthy"] = json!(healthy);
+        status["desiredHealthy"] = json!(desired);
+        status["disruptionsAllowed"] = json!((healthy - desired).max(0));
+        if disrupted.is_empty() {
+            if let Some(m) = status.as_object_mut() {
+                m.remove("disruptedPods");
+            }
+        } else {
+            status["disruptedPods"] = Value::Object(disrupted);
+        }
+        if let Some(g) = pdb.pointer("/metadata/generation") {
+            status["observedGeneration"] = g.clone();
+        }
+        if status != before {
+            let mut new = (**pdb).clone();
+            new["status"] = status;
+            writes.push((key.clone(), new));
+        }
+    }
+    for (key, new) in writes {
+        match w.store.update(
+            &gvr_pdb(),
+            Some(&key.0),
+            &key.1,
+            new,
+            Some("status"),
+            &WriteOptions::default(),
+        ) {
+            Ok(_) => {}
+            // changed meanwhile (an eviction spent the budget): its watch event brings another pass
+            Err(e) if e.code == 409 || e.code == 404 => {}
+            Err(e) => {
+                tracing::warn!(pdb = %format!("{}/{}", key.0, key.1), error = %e.message, "simulated disruption controller cannot write status")
+            }
+        }
+    }
 }
 
 fn deployments(w: &mut World, _now: DateTime<Utc>) {

@@ -95,6 +95,7 @@ pub(crate) struct World {
     pub replicasets: BTreeMap<ObjKey, Arc<Value>>,
     pub deployments: BTreeMap<ObjKey, Arc<Value>>,
     pub daemonsets: BTreeMap<ObjKey, Arc<Value>>,
+    pub pdbs: BTreeMap<ObjKey, Arc<Value>>,
     pub kubelets: HashMap<u64, KubeletState>,
     /// Something changed that may let pending pods schedule.
     pub schedule_dirty: bool,
@@ -121,6 +122,9 @@ pub(crate) fn gvr_deploy() -> Gvr {
 }
 pub(crate) fn gvr_ds() -> Gvr {
     Gvr::new("apps", "v1", "daemonsets")
+}
+pub(crate) fn gvr_pdb() -> Gvr {
+    Gvr::new("policy", "v1", "poddisruptionbudgets")
 }
 
 pub(crate) fn meta_str<'a>(o: &'a Value, field: &str) -> Option<&'a str> {
@@ -175,6 +179,7 @@ impl World {
             replicasets: BTreeMap::new(),
             deployments: BTreeMap::new(),
             daemonsets: BTreeMap::new(),
+            pdbs: BTreeMap::new(),
             kubelets: HashMap::new(),
             schedule_dirty: true,
             workloads_dirty: true,
@@ -253,6 +258,14 @@ impl World {
                     self.daemonsets.remove(&key);
                 } else {
                     self.daemonsets.insert(key, object);
+                }
+                self.workloads_dirty = true;
+            }
+            "poddisruptionbudgets" => {
+                if deleted {
+                    self.pdbs.remove(&key);
+                } else {
+                    self.pdbs.insert(key, object);
                 }
                 self.workloads_dirty = true;
             }
@@ -349,7 +362,14 @@ impl World {
 
     /// The loop: drain watch events, run the passes, sleep until something happens.
     pub async fn run(mut self, wake: Arc<tokio::sync::Notify>) {
-        let gvrs = [gvr_nodes(), gvr_pods(), gvr_rs(), gvr_deploy(), gvr_ds()];
+        let gvrs = [
+            gvr_nodes(),
+            gvr_pods(),
+            gvr_rs(),
+            gvr_deploy(),
+            gvr_ds(),
+            gvr_pdb(),
+        ];
         let mut watches: Vec<Option<Watch>> = gvrs.iter().map(|g| self.watch(g)).collect();
         let mut cloud_changes = self.cloud.subscribe();
         loop {
@@ -380,7 +400,7 @@ impl World {
                 Some(at) => (at - self.now()).to_std().unwrap_or_default(),
                 None => std::time::Duration::from_secs(3600),
             };
-            let [w0, w1, w2, w3, w4] = &mut watches[..] else {
+            let [w0, w1, w2, w3, w4, w5] = &mut watches[..] else {
                 return;
             };
             // A manual clock does not wait: the test that moves it pokes the cluster instead.
@@ -399,6 +419,7 @@ impl World {
                 ev = next_event(w2) => self.on_event(&gvrs[2], ev, w2),
                 ev = next_event(w3) => self.on_event(&gvrs[3], ev, w3),
                 ev = next_event(w4) => self.on_event(&gvrs[4], ev, w4),
+                ev = next_event(w5) => self.on_event(&gvrs[5], ev, w5),
             }
         }
     }
@@ -436,6 +457,7 @@ impl World {
                     "replicasets" => self.replicasets.clear(),
                     "deployments" => self.deployments.clear(),
                     "daemonsets" => self.daemonsets.clear(),
+                    "poddisruptionbudgets" => self.pdbs.clear(),
                     _ => {}
                 }
                 *watch = self.watch(gvr);

@@ -30,6 +30,7 @@ mod pods;
 mod types;
 mod watch;
 
+pub use pods::{desired_healthy, pod_healthy};
 pub use types::*;
 pub use watch::Watch;
 

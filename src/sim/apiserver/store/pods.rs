@@ -119,6 +119,44 @@ impl Store {
             if !selector_object_matches(sel, &pod) || terminal {
                 continue;
             }
+            let pdb_name = meta_str(&pdb, "name").unwrap_or("").to_string();
+            let refuse = |message: String| {
+                StatusError::new(
+                    429,
+                    "TooManyRequests",
+                    "Cannot evict pod as it would violate the pod's disruption budget.",
+                )
+                .with_details(
+                    json!({"causes": [{"reason": "DisruptionBudget", "message": message}]}),
+                )
+            };
+            let healthy_pod = pod_healthy(&pod);
+            let mut status = pdb.get("status").cloned().unwrap_or(json!({}));
+            if let Some(allowed) = status.get("disruptionsAllowed").and_then(Value::as_i64) {
+                // The disruption controller keeps the budget (as in a real cluster): spend one
+                // disruption and remember the pod, so the controller counts it as gone.
+                let healthy = status
+                    .get("currentHealthy")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let desired = status
+                    .get("desiredHealthy")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                if healthy_pod {
+                    if allowed < 1 {
+                        return Err(refuse(format!("The disruption budget {pdb_name} needs {desired} healthy pods and has {healthy} currently")));
+                    }
+                    status["disruptionsAllowed"] = json!(allowed - 1);
+                    status["currentHealthy"] = json!(healthy - 1);
+                    status["disruptedPods"][name] = json!(now);
+                } else if healthy < desired {
+                    return Err(refuse(format!("The disruption budget {pdb_name} needs {desired} healthy pods and has {healthy} currently")));
+                }
+                updates.push((pdb, status));
+                continue;
+            }
+            // No disruption controller has written a status: count the pods now.
             let matching: Vec<&Value> = ns_pods
                 .iter()
                 .filter(|p| selector_object_matches(sel, p))
@@ -127,19 +165,10 @@ impl Store {
             let healthy = matching.iter().filter(|p| pod_healthy(p)).count() as i64;
             let desired = desired_healthy(&pdb, expected);
             let allowed = healthy - desired;
-            let healthy_pod = pod_healthy(&pod);
             if (healthy_pod && allowed < 1) || (!healthy_pod && allowed < 0) {
-                let pdb_name = meta_str(&pdb, "name").unwrap_or("");
-                return Err(StatusError::new(
-                    429,
-                    "TooManyRequests",
-                    "Cannot evict pod as it would violate the pod's disruption budget.",
-                )
-                .with_details(json!({"causes": [{"reason": "DisruptionBudget",
-                    "message": format!("The disruption budget {pdb_name} needs {desired} healthy pods and has {healthy} currently")}]})));
+                return Err(refuse(format!("The disruption budget {pdb_name} needs {desired} healthy pods and has {healthy} currently")));
             }
-            let mut status = pdb.get("status").cloned().unwrap_or(json!({}));
-            status["currentHealthy"] = json!(healthy - i64::from(pod_healthy(&pod)));
+            status["currentHealthy"] = json!(healthy - i64::from(healthy_pod));
             status["desiredHealthy"] = json!(desired);
             status["expectedPods"] = json!(expected);
             status["disruptionsAllowed"] = json!((allowed - i64::from(healthy_pod)).max(0));
@@ -167,7 +196,8 @@ impl Store {
     }
 }
 
-fn pod_healthy(p: &Value) -> bool {
+/// Whether a pod counts as healthy for a PodDisruptionBudget: Running, Ready, not being deleted.
+pub fn pod_healthy(p: &Value) -> bool {
     if p.pointer("/metadata/deletionTimestamp").is_some() {
         return false;
     }
@@ -185,7 +215,7 @@ fn pod_healthy(p: &Value) -> bool {
 }
 
 /// Healthy pods a budget requires, from `minAvailable` or `maxUnavailable` (int or percent).
-fn desired_healthy(pdb: &Value, expected: i64) -> i64 {
+pub fn desired_healthy(pdb: &Value, expected: i64) -> i64 {
     let scaled = |v: &Value, round_up: bool| -> i64 {
         match v {
             Value::Number(n) => n.as_i64().unwrap_or(0),
