@@ -163,6 +163,7 @@ fn scale_down_world(scale: usize) -> (Vec<NodeState>, Vec<GroupPolicy>) {
                 do_not_delete: false,
                 unneeded_since: Some(now - chrono::Duration::seconds(3600)),
                 hourly_price: 0.04,
+                drain_failed_at: None,
             }
         })
         .collect();

@@ -66,6 +66,9 @@ pub struct NodeState {
     pub unneeded_since: Option<DateTime<Utc>>,
     /// Its offering's hourly price.
     pub hourly_price: f64,
+    /// When its last drain failed (timed out or was refused), if it did: it must then be
+    /// unneeded for another `unneededTime` before it is tried again.
+    pub drain_failed_at: Option<DateTime<Utc>>,
 }
 
 /// A node that can receive pods but is not a candidate (another group's, or unmanaged).
@@ -138,6 +141,11 @@ pub enum KeepReason {
         /// memory requested, percent of allocatable.
         memory_percent: f64,
     },
+    /// Its last drain failed recently.
+    DrainFailed {
+        /// When it may be tried again.
+        until: DateTime<Utc>,
+    },
     /// Underutilized, but not yet for `unneededTime`.
     NotUnneededLongEnough {
         /// When it may go.
@@ -183,6 +191,29 @@ pub enum KeepReason {
     RoundLimit,
 }
 
+impl KeepReason {
+    /// A machine-readable code, as the status report shows it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeepReason::Disabled => "ScaleDownDisabled",
+            KeepReason::Paused => "Paused",
+            KeepReason::DoNotDelete => "DoNotDelete",
+            KeepReason::NotReady => "NotReady",
+            KeepReason::Utilized { .. } => "Utilized",
+            KeepReason::DrainFailed { .. } => "DrainFailed",
+            KeepReason::NotUnneededLongEnough { .. } => "NotUnneededLongEnough",
+            KeepReason::StabilizationWindow { .. } => "StabilizationWindow",
+            KeepReason::AtMinimum { .. } => "AtMinNodes",
+            KeepReason::NotSafeToEvict { .. } => "NotSafeToEvict",
+            KeepReason::BarePod { .. } => "BarePod",
+            KeepReason::PodCannotMove { .. } => "PodCannotMove",
+            KeepReason::DisruptionBudget { .. } => "DisruptionBudget",
+            KeepReason::ReceivesPods => "ReceivesPods",
+            KeepReason::RoundLimit => "RoundLimit",
+        }
+    }
+}
+
 impl fmt::Display for KeepReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -196,6 +227,11 @@ impl fmt::Display for KeepReason {
             } => write!(
                 f,
                 "utilization cpu {cpu_percent:.0}%, memory {memory_percent:.0}%: not below the scale-down thresholds"
+            ),
+            KeepReason::DrainFailed { until } => write!(
+                f,
+                "its last drain failed; tried again after unneededTime at {}",
+                until.to_rfc3339()
             ),
             KeepReason::NotUnneededLongEnough { until } => {
                 write!(f, "underutilized, removable after unneededTime at {}", until.to_rfc3339())
@@ -561,6 +597,12 @@ fn pre_check(
             memory_percent: mem,
         });
     }
+    if let Some(failed) = node.drain_failed_at {
+        let until = failed + policy.unneeded_time;
+        if until > now {
+            return Some(KeepReason::DrainFailed { until });
+        }
+    }
     let since = node.unneeded_since.unwrap_or(now);
     let until = since + policy.unneeded_time;
     if until > now {
@@ -683,6 +725,7 @@ mod tests {
             do_not_delete: false,
             unneeded_since: Some(t0() - Duration::seconds(3600)),
             hourly_price: 0.04,
+            drain_failed_at: None,
         }
     }
 
@@ -893,6 +936,21 @@ mod tests {
             Verdict::Keep(KeepReason::StabilizationWindow { .. })
         ));
         p.last_scale_time = None;
+
+        let mut failed = nodes.clone();
+        failed[0].drain_failed_at = Some(t0() - Duration::seconds(30));
+        let plan = eval(
+            &failed,
+            &[p.clone()],
+            &BTreeMap::new(),
+            &ScaleDownOptions::default(),
+        );
+        assert_eq!(
+            verdict(&plan, "a"),
+            &Verdict::Keep(KeepReason::DrainFailed {
+                until: t0() + Duration::seconds(570)
+            })
+        );
 
         let mut fresh = nodes.clone();
         fresh[0].unneeded_since = Some(t0() - Duration::seconds(599));
