@@ -28,6 +28,7 @@ use vpsie_autoscaler::scaling::plan::{
 
 use crate::context::Context;
 use crate::error::Result;
+use crate::pods::CachedPod;
 use crate::report::DecisionAction;
 use crate::vpsienode::{node_labels, FINALIZER};
 
@@ -35,7 +36,7 @@ use crate::vpsienode::{node_labels, FINALIZER};
 #[derive(Clone)]
 pub struct Stores {
     /// Every pod.
-    pub pods: Store<Pod>,
+    pub pods: Store<CachedPod>,
     /// Every node.
     pub nodes: Store<Node>,
     /// Every DaemonSet.
@@ -44,31 +45,6 @@ pub struct Stores {
     pub groups: Store<NodeGroup>,
     /// The VPSieNodes of the namespace.
     pub vpsienodes: Store<VPSieNode>,
-}
-
-/// Whether the scheduler reported the pod `Unschedulable` and it still waits.
-pub fn is_unschedulable(pod: &Pod) -> bool {
-    if pod.metadata.deletion_timestamp.is_some() {
-        return false;
-    }
-    let bound = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.node_name.as_deref())
-        .is_some_and(|n| !n.is_empty());
-    let status = pod.status.as_ref();
-    let pending = status.and_then(|s| s.phase.as_deref()).unwrap_or("Pending") == "Pending";
-    !bound
-        && pending
-        && status
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| {
-                cs.iter().any(|c| {
-                    c.type_ == "PodScheduled"
-                        && c.status == "False"
-                        && c.reason.as_deref() == Some("Unschedulable")
-                })
-            })
 }
 
 /// Whether a VPSieNode counts toward its group's size.
@@ -252,11 +228,11 @@ pub async fn plan_and_act(ctx: &Context, stores: &Stores) -> Result<Option<Plan>
     let pods = stores.pods.state();
     let pending: Vec<PendingPod> = pods
         .iter()
-        .filter(|p| is_unschedulable(p))
+        .filter(|p| p.is_unschedulable())
         .filter_map(|p| {
-            let requirements = PodRequirements::from_pod(p).ok()?;
+            let requirements = p.requirements.as_deref().ok()?.clone();
             Some(PendingPod {
-                key: format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any()),
+                key: p.key(),
                 requirements,
             })
         })
@@ -316,22 +292,12 @@ pub async fn plan_and_act(ctx: &Context, stores: &Stores) -> Result<Option<Plan>
         })
         .collect();
     let mut used: BTreeMap<String, Resources> = BTreeMap::new();
-    for p in &pods {
-        let Some(node) = p.spec.as_ref().and_then(|s| s.node_name.clone()) else {
+    for p in pods.iter().filter(|p| p.occupies_node()) {
+        let (Some(node), Ok(r)) = (&p.node_name, &p.requirements) else {
             continue;
         };
-        let phase = p
-            .status
-            .as_ref()
-            .and_then(|s| s.phase.as_deref())
-            .unwrap_or("Pending");
-        if phase == "Succeeded" || phase == "Failed" || p.metadata.deletion_timestamp.is_some() {
-            continue;
-        }
-        if let Ok(r) = PodRequirements::from_pod(p) {
-            let e = used.entry(node).or_default();
-            *e = e.plus(r.requests);
-        }
+        let e = used.entry(node.to_string()).or_default();
+        *e = e.plus(r.requests);
     }
     let nodes: Vec<ExistingNode> = stores
         .nodes
@@ -487,19 +453,18 @@ mod tests {
 
     #[test]
     fn unschedulable_means_reported_by_the_scheduler_and_still_waiting() {
-        let mut pod: Pod = serde_json::from_value(json!({
+        let mut value = json!({
             "metadata": {"name": "p", "namespace": "default"},
             "spec": {"containers": []},
             "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]}
-        }))
-        .unwrap();
-        assert!(is_unschedulable(&pod));
-        pod.spec.as_mut().unwrap().node_name = Some("n1".into());
-        assert!(!is_unschedulable(&pod));
-        pod.spec.as_mut().unwrap().node_name = None;
-        pod.status.as_mut().unwrap().conditions.as_mut().unwrap()[0].reason =
-            Some("SchedulerError".into());
-        assert!(!is_unschedulable(&pod));
+        });
+        let pod = |v: &serde_json::Value| serde_json::from_value::<CachedPod>(v.clone()).unwrap();
+        assert!(pod(&value).is_unschedulable());
+        value["spec"]["nodeName"] = json!("n1");
+        assert!(!pod(&value).is_unschedulable());
+        value["spec"]["nodeName"] = json!(null);
+        value["status"]["conditions"][0]["reason"] = json!("SchedulerError");
+        assert!(!pod(&value).is_unschedulable());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, Controller, WatchStreamExt};
 use kube::{Api, Client};
@@ -15,12 +15,35 @@ use vpsie_autoscaler::api::{NodeGroup, VPSieNode};
 
 use crate::context::Context;
 use crate::nodegroup::{self, GroupContext};
-use crate::scaleup::{self, is_unschedulable, Stores};
-use crate::vpsienode;
+use crate::pods::CachedPod;
+use crate::scaleup::{self, Stores};
+use crate::{trim, vpsienode};
 
-/// A cache of `api`, kept by a reflector task; `on_change` sees every object that changed.
+/// Hands the memory freed after the initial lists (every page of pods parsed whole, then
+/// trimmed) back to the system: glibc keeps freed pages between live allocations otherwise.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's heaps.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Stores an object whole.
+fn keep<K>(_: &mut K) {}
+
+/// Drops a pod's resource version once the watcher has read it (nothing reads it from the
+/// cache, and 30,000 of them add up).
+fn forget_version(p: &mut CachedPod) {
+    p.metadata.resource_version = None;
+}
+
+/// A cache of `api`, kept by a reflector task; `trim` drops what the reconciler never reads
+/// before an object is stored (see [`crate::trim`]); `on_change` sees every object that changed.
 fn cache<K>(
     api: Api<K>,
+    config: watcher::Config,
+    trim: fn(&mut K),
     on_change: impl Fn(&K) + Send + 'static,
 ) -> (Store<K>, impl Future<Output = ()> + Send)
 where
@@ -33,18 +56,15 @@ where
         + 'static,
 {
     let (reader, writer) = reflector::store();
-    let stream = reflector::reflector(
-        writer,
-        watcher(api, watcher::Config::default()).default_backoff(),
-    )
-    .touched_objects()
-    .for_each(move |r| {
-        match r {
-            Ok(o) => on_change(&o),
-            Err(e) => tracing::warn!(error = %e, "watch failed; retrying"),
-        }
-        futures::future::ready(())
-    });
+    let stream = reflector::reflector(writer, watcher(api, config).modify(trim).default_backoff())
+        .touched_objects()
+        .for_each(move |r| {
+            match r {
+                Ok(o) => on_change(&o),
+                Err(e) => tracing::warn!(error = %e, "watch failed; retrying"),
+            }
+            futures::future::ready(())
+        });
     (reader, stream)
 }
 
@@ -55,21 +75,72 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
     let trigger = Arc::new(Notify::new());
 
     let t = trigger.clone();
-    let (pods, pods_task) = cache(Api::<Pod>::all(client.clone()), move |p| {
-        if is_unschedulable(p) {
-            t.notify_one();
-        }
-    });
-    let (nodes, nodes_task) = cache(Api::<Node>::all(client.clone()), |_| {});
-    let (daemonsets, ds_task) = cache(Api::<DaemonSet>::all(client.clone()), |_| {});
-    let (groups, groups_task) = cache(Api::<NodeGroup>::namespaced(client.clone(), &ns), |_| {});
-    let (vpsienodes, vn_task) = cache(Api::<VPSieNode>::namespaced(client.clone(), &ns), |_| {});
+    let (pods, pods_task) = cache(
+        Api::<CachedPod>::all(client.clone()),
+        // small pages: each page is parsed whole before it is trimmed
+        watcher::Config::default().page_size(250),
+        forget_version,
+        move |p| {
+            if p.is_unschedulable() {
+                t.notify_one();
+            }
+        },
+    );
+    let (nodes, nodes_task) = cache(
+        Api::<Node>::all(client.clone()),
+        watcher::Config::default(),
+        trim::node,
+        |_| {},
+    );
+    let (daemonsets, ds_task) = cache(
+        Api::<DaemonSet>::all(client.clone()),
+        watcher::Config::default(),
+        keep,
+        |_| {},
+    );
+    let (groups, groups_task) = cache(
+        Api::<NodeGroup>::namespaced(client.clone(), &ns),
+        watcher::Config::default(),
+        keep,
+        |_| {},
+    );
+    let (vpsienodes, vn_task) = cache(
+        Api::<VPSieNode>::namespaced(client.clone(), &ns),
+        watcher::Config::default(),
+        keep,
+        |_| {},
+    );
     let stores = Stores {
         pods,
         nodes,
         daemonsets,
         groups,
         vpsienodes,
+    };
+    let synced = {
+        let stores = stores.clone();
+        async move {
+            let started = std::time::Instant::now();
+            let ready = async {
+                stores.pods.wait_until_ready().await?;
+                stores.nodes.wait_until_ready().await?;
+                stores.daemonsets.wait_until_ready().await?;
+                stores.groups.wait_until_ready().await?;
+                stores.vpsienodes.wait_until_ready().await
+            };
+            if ready.await.is_ok() {
+                release_free_memory();
+                tracing::info!(
+                    pods = stores.pods.len(),
+                    nodes = stores.nodes.len(),
+                    nodegroups = stores.groups.len(),
+                    vpsienodes = stores.vpsienodes.len(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "caches synced"
+                );
+            }
+            std::future::pending::<()>().await
+        }
     };
 
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
@@ -104,6 +175,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         _ = ng_controller => {}
         _ = scale_up => {}
         _ = phases => {}
+        _ = synced => {}
         _ = pods_task => {}
         _ = nodes_task => {}
         _ = ds_task => {}
