@@ -84,12 +84,16 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l jo
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l poll-interval -d 'How often to look at a VPS or a node that is on its way' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l offering-backoff -d 'How long a group avoids an offering after a node of it failed' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l resync -d 'How often every NodeGroup is reconciled even without a change' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l scale-down-interval -d 'How often scale-down looks for unneeded nodes' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l drain-timeout -d 'Longest a node\'s drain may take (when its VPSieNode has no autoscaler.vpsie.com/drain-timeout); then the drain fails, the node is uncordoned and kept' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l max-drain-parallelism -d 'How many nodes that still have pods may be drained at once (empty nodes go in bulk)' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l context -d 'The name of the kubeconfig context to use' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l evict-bare-pods -d 'Also remove nodes whose pods have no controller (they are lost, not moved); without it, such a pod keeps its node unless annotated cluster-autoscaler.kubernetes.io/safe-to-evict=true'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l dry-run -d 'Plan and report, but never create or delete anything on VPSie'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'

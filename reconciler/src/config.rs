@@ -70,6 +70,24 @@ pub struct ReconcilerConfig {
     #[arg(long, env = "VPSIE_RESYNC", default_value = "30s", value_parser = parse_secs)]
     pub resync: Duration,
 
+    /// How often scale-down looks for unneeded nodes.
+    #[arg(long, env = "VPSIE_SCALE_DOWN_INTERVAL", default_value = "10s", value_parser = parse_secs)]
+    pub scale_down_interval: Duration,
+
+    /// Longest a node's drain may take (when its VPSieNode has no
+    /// autoscaler.vpsie.com/drain-timeout); then the drain fails, the node is uncordoned and kept.
+    #[arg(long, env = "VPSIE_DRAIN_TIMEOUT", default_value = "10m", value_parser = parse_secs)]
+    pub drain_timeout: Duration,
+
+    /// How many nodes that still have pods may be drained at once (empty nodes go in bulk).
+    #[arg(long, env = "VPSIE_MAX_DRAIN_PARALLELISM", default_value_t = 1)]
+    pub max_drain_parallelism: usize,
+
+    /// Also remove nodes whose pods have no controller (they are lost, not moved); without it,
+    /// such a pod keeps its node unless annotated cluster-autoscaler.kubernetes.io/safe-to-evict=true.
+    #[arg(long, env = "VPSIE_EVICT_BARE_PODS")]
+    pub evict_bare_pods: bool,
+
     /// Plan and report, but never create or delete anything on VPSie.
     #[arg(long, env = "VPSIE_DRY_RUN")]
     pub dry_run: bool,
@@ -87,6 +105,10 @@ impl Default for ReconcilerConfig {
             poll_interval: Duration::from_secs(2),
             offering_backoff: Duration::from_secs(300),
             resync: Duration::from_secs(30),
+            scale_down_interval: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(600),
+            max_drain_parallelism: 1,
+            evict_bare_pods: false,
             dry_run: false,
         }
     }

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod context;
 pub mod creds;
+pub mod drain;
 pub mod error;
 pub mod events;
 pub mod gc;
@@ -15,6 +16,7 @@ pub mod nodegroup;
 pub mod pods;
 pub mod report;
 pub mod runtime;
+pub mod scaledown;
 pub mod scaleup;
 pub mod serve;
 pub mod trim;

@@ -51,6 +51,8 @@ pub struct ControllerMetrics {
     pub current_nodes: Family<NodeGroupLabels, Gauge>,
     /// `nodegroup_ready_nodes`.
     pub ready_nodes: Family<NodeGroupLabels, Gauge>,
+    /// `nodegroup_unneeded_nodes`.
+    pub unneeded_nodes: Family<NodeGroupLabels, Gauge>,
     /// `vpsienode_phase`.
     pub vpsienode_phase: Family<PhaseLabels, Gauge>,
     /// `controller_reconcile_duration_seconds`.
@@ -66,6 +68,7 @@ impl ControllerMetrics {
             desired_nodes: Family::default(),
             current_nodes: Family::default(),
             ready_nodes: Family::default(),
+            unneeded_nodes: Family::default(),
             vpsienode_phase: Family::default(),
             reconcile_duration: Family::new_with_constructor(reconcile_histogram),
             reconcile_errors: Family::default(),
@@ -84,6 +87,11 @@ impl ControllerMetrics {
             "nodegroup_ready_nodes",
             "Nodes of the NodeGroup that are Ready",
             m.ready_nodes.clone(),
+        );
+        registry.register(
+            "nodegroup_unneeded_nodes",
+            "Nodes of the NodeGroup below its scale-down thresholds (removed once unneeded for unneededTime)",
+            m.unneeded_nodes.clone(),
         );
         registry.register(
             "vpsienode_phase",
@@ -121,6 +129,16 @@ impl ControllerMetrics {
         self.desired_nodes.remove(&labels);
         self.current_nodes.remove(&labels);
         self.ready_nodes.remove(&labels);
+        self.unneeded_nodes.remove(&labels);
+    }
+
+    /// Sets how many of a NodeGroup's nodes are unneeded now.
+    pub fn set_unneeded(&self, nodegroup: &str, n: i64) {
+        self.unneeded_nodes
+            .get_or_create(&NodeGroupLabels {
+                nodegroup: nodegroup.to_string(),
+            })
+            .set(n);
     }
 
     /// Records one reconcile of `controller`.

@@ -240,12 +240,16 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
         .filter(|v| counts(v) && v.phase() == VPSieNodePhase::Ready)
         .count() as i32;
     let coming = mine.iter().filter(|v| in_flight(v)).count() as i32 + created;
+    let leaving = mine
+        .iter()
+        .filter(|v| counts(v) && v.phase() == VPSieNodePhase::Terminating)
+        .count() as i32;
     let failed = mine
         .iter()
         .filter(|v| v.phase() == VPSieNodePhase::Failed)
         .count();
     status.current_nodes = current;
-    status.desired_nodes = current.clamp(min, max.max(min));
+    status.desired_nodes = (current - leaving).clamp(min, max.max(min));
     status.ready_nodes = ready;
     status.set_condition(if ready == status.desired_nodes {
         condition(
@@ -273,6 +277,14 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
             true,
             "NodesProvisioning",
             format!("{coming} node(s) on their way"),
+            now,
+        )
+    } else if leaving > 0 {
+        condition(
+            NodeGroupCondition::SCALING,
+            true,
+            "NodesTerminating",
+            format!("{leaving} node(s) being drained and removed"),
             now,
         )
     } else {

@@ -358,6 +358,54 @@ pub struct GroupReport {
     /// values are reported instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// The last scale-down round: what happens to each node, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down: Option<ScaleDownReport>,
+}
+
+/// One node in a scale-down round.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeScaleDown {
+    /// Node name.
+    pub node: String,
+    /// `Remove`, `Keep`, or the phase of a node already leaving (`Terminating`, `Deleting`).
+    pub action: String,
+    /// Machine-readable reason (`Utilized`, `DoNotDelete`, `PodCannotMove`, `AtMinNodes`,
+    /// `DisruptionBudget`, `Empty`, `Underutilized`...).
+    pub reason: String,
+    /// For humans: the pod that cannot move and why, the utilization, until when.
+    pub message: String,
+    /// cpu requested by the pods that would move, percent of allocatable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<i64>,
+    /// memory likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_percent: Option<i64>,
+}
+
+/// A NodeGroup's last scale-down round.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScaleDownReport {
+    /// When the verdicts were last different.
+    pub at: DateTime<Utc>,
+    /// Each node (removals and nodes leaving first).
+    #[serde(default)]
+    pub nodes: Vec<NodeScaleDown>,
+    /// Nodes left out of `nodes` to keep the report small.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub truncated: usize,
+    /// Several underutilized nodes that one cheaper offering could replace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consolidation: Option<String>,
+    /// Why no node of the group is removed at all now (the breaker is open...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl GroupReport {
@@ -388,6 +436,7 @@ impl GroupReport {
             desired_nodes: status.desired_nodes,
             ready_nodes: status.ready_nodes,
             problem: (!problems.is_empty()).then(|| problems.join("; ")),
+            scale_down: None,
         }
     }
 }
@@ -542,11 +591,15 @@ impl StatusBoard {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sets a NodeGroup's entry, keeping its last decision when `group.last_decision` is `None`.
+    /// Sets a NodeGroup's entry, keeping its last decision and scale-down round when the new
+    /// entry has none.
     pub fn set_group(&self, name: &str, mut group: GroupReport) {
         let mut b = self.lock();
         if group.last_decision.is_none() {
             group.last_decision = b.groups.get(name).and_then(|g| g.last_decision.clone());
+        }
+        if group.scale_down.is_none() {
+            group.scale_down = b.groups.get(name).and_then(|g| g.scale_down.clone());
         }
         b.groups.insert(name.to_string(), group);
         drop(b);
@@ -567,6 +620,25 @@ impl StatusBoard {
             .entry(name.to_string())
             .or_default()
             .last_decision = Some(decision);
+        self.changed.notify_one();
+    }
+
+    /// Records a NodeGroup's scale-down round. A round whose verdicts are those of the last one
+    /// changes nothing (its time included), so the report is not rewritten every round.
+    pub fn record_scale_down(&self, name: &str, round: ScaleDownReport) {
+        let mut b = self.lock();
+        let entry = b.groups.entry(name.to_string()).or_default();
+        let same = entry.scale_down.as_ref().is_some_and(|old| {
+            old.nodes == round.nodes
+                && old.truncated == round.truncated
+                && old.consolidation == round.consolidation
+                && old.blocked == round.blocked
+        });
+        if same {
+            return;
+        }
+        entry.scale_down = Some(round);
+        drop(b);
         self.changed.notify_one();
     }
 

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::reflector::Store;
 use kube::{Api, ResourceExt};
@@ -45,6 +46,8 @@ pub struct Stores {
     pub groups: Store<NodeGroup>,
     /// The VPSieNodes of the namespace.
     pub vpsienodes: Store<VPSieNode>,
+    /// Every PodDisruptionBudget.
+    pub pdbs: Store<PodDisruptionBudget>,
 }
 
 /// Whether a VPSieNode counts toward its group's size.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, Controller, WatchStreamExt};
 use kube::{Api, Client};
@@ -16,6 +17,7 @@ use vpsie_autoscaler::api::{NodeGroup, VPSieNode};
 use crate::context::Context;
 use crate::nodegroup::{self, GroupContext};
 use crate::pods::CachedPod;
+use crate::scaledown;
 use crate::scaleup::{self, Stores};
 use crate::{trim, vpsienode};
 
@@ -110,12 +112,19 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         keep,
         |_| {},
     );
+    let (pdbs, pdb_task) = cache(
+        Api::<PodDisruptionBudget>::all(client.clone()),
+        watcher::Config::default(),
+        keep,
+        |_| {},
+    );
     let stores = Stores {
         pods,
         nodes,
         daemonsets,
         groups,
         vpsienodes,
+        pdbs,
     };
     let synced = {
         let stores = stores.clone();
@@ -126,6 +135,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
                 stores.nodes.wait_until_ready().await?;
                 stores.daemonsets.wait_until_ready().await?;
                 stores.groups.wait_until_ready().await?;
+                stores.pdbs.wait_until_ready().await?;
                 stores.vpsienodes.wait_until_ready().await
             };
             if ready.await.is_ok() {
@@ -167,6 +177,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
     .run(nodegroup::reconcile, nodegroup::error_policy, gctx)
     .for_each(|_| futures::future::ready(()));
     let phases = phase_gauges(ctx.clone(), stores.vpsienodes.clone());
+    let scale_down = scaledown::run(ctx.clone(), stores.clone());
     let scale_up = scaleup::run(ctx.clone(), stores, trigger);
 
     tokio::select! {
@@ -174,6 +185,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         _ = vn_controller => {}
         _ = ng_controller => {}
         _ = scale_up => {}
+        _ = scale_down => {}
         _ = phases => {}
         _ = synced => {}
         _ = pods_task => {}
@@ -181,6 +193,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         _ = ds_task => {}
         _ = groups_task => {}
         _ = vn_task => {}
+        _ = pdb_task => {}
     }
 }
 

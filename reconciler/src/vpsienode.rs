@@ -213,6 +213,9 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
     }
 
     let phase = vn.phase();
+    if phase == VPSieNodePhase::Terminating {
+        return crate::drain::drain(vn, ctx).await;
+    }
     let (vm, absence_checked) = match phase {
         VPSieNodePhase::Ready | VPSieNodePhase::Terminating => (VmObservation::Absent, false),
         _ => observe_vm(vn, ctx).await?,

@@ -75,6 +75,7 @@ fn sample_report(at: DateTime<Utc>) -> StatusReport {
             desired_nodes: 7,
             ready_nodes: 5,
             problem: None,
+            scale_down: None,
         },
     );
     StatusReport {

@@ -1,0 +1,934 @@
+//! Scale-down rounds: every `--scale-down-interval`, the caches are read into plain data
+//! ([`collect`], pure), evaluated by the core's pure scale-down
+//! ([`scaling::scaledown::evaluate`](vpsie_autoscaler::scaling::scaledown::evaluate)), and each
+//! node chosen becomes a `Terminating` VPSieNode, which the VPSieNode controller drains and
+//! deletes ([`crate::drain`]). Every node kept has its reason in the status report.
+//!
+//! When each node became underutilized is remembered between rounds (in memory, as
+//! cluster-autoscaler does: after a restart a node must be unneeded for `unneededTime` again,
+//! which errs on the side of keeping nodes).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::api::{Patch, PatchParams};
+use kube::{Api, ResourceExt};
+use serde_json::json;
+use vpsie_autoscaler::api::{
+    annotations, chrono_time, k8s_time, ConditionStatus, EventReason, NodeGroup, VPSieNode,
+    VPSieNodeCondition, VPSieNodePhase,
+};
+use vpsie_autoscaler::cloud::BreakerState;
+use vpsie_autoscaler::scaling::fit::{NodeFacts, Resources};
+use vpsie_autoscaler::scaling::plan::OfferingFacts;
+use vpsie_autoscaler::scaling::scaledown::{
+    evaluate, track_unneeded, underutilized, GroupPolicy, NodeDecision, NodeState, OtherNode,
+    PodKind, PodOnNode, ScaleDownInput, ScaleDownOptions, ScaleDownPlan, Verdict,
+};
+
+use crate::context::Context;
+use crate::error::Result;
+use crate::pods::CachedPod;
+use crate::report::{DecisionAction, NodeScaleDown, ScaleDownReport};
+use crate::scaleup::{counts, group_offerings, Stores};
+use crate::vpsienode::node_name_of;
+
+/// Nodes listed per group in the status report (removals and drains first).
+pub const REPORT_NODES: usize = 200;
+
+/// What a round reads from the caches.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// NodeGroups.
+    pub groups: Vec<Arc<NodeGroup>>,
+    /// VPSieNodes.
+    pub vpsienodes: Vec<Arc<VPSieNode>>,
+    /// Nodes.
+    pub nodes: Vec<Arc<Node>>,
+    /// Pods.
+    pub pods: Vec<Arc<CachedPod>>,
+    /// PodDisruptionBudgets.
+    pub pdbs: Vec<Arc<PodDisruptionBudget>>,
+}
+
+/// The evaluation's input, built from a [`Snapshot`].
+#[derive(Debug, Clone, Default)]
+pub struct Collected {
+    /// Ready nodes of NodeGroups (the candidates).
+    pub nodes: Vec<NodeState>,
+    /// Every other node (can receive pods).
+    pub others: Vec<OtherNode>,
+    /// Policies of the valid NodeGroups.
+    pub groups: Vec<GroupPolicy>,
+    /// `namespace/name` -> `status.disruptionsAllowed`.
+    pub pdb_allowed: BTreeMap<String, i32>,
+    /// Offerings per group, for consolidation hints.
+    pub offerings: BTreeMap<String, Vec<(String, Resources, f64)>>,
+    /// The VPSieNode of each candidate node: node -> (record name, resourceVersion).
+    pub records: BTreeMap<String, (String, Option<String>)>,
+    /// Nodes already leaving, per group: (node, phase).
+    pub leaving: BTreeMap<String, Vec<(String, VPSieNodePhase)>>,
+}
+
+/// Whether a label selector selects these labels (`null` selects nothing, `{}` everything, as
+/// policy/v1 PodDisruptionBudgets read it).
+pub fn selects(selector: Option<&LabelSelector>, labels: &BTreeMap<String, String>) -> bool {
+    let Some(sel) = selector else {
+        return false;
+    };
+    if let Some(ml) = &sel.match_labels {
+        if ml.iter().any(|(k, v)| labels.get(k) != Some(v)) {
+            return false;
+        }
+    }
+    sel.match_expressions.iter().flatten().all(|e| {
+        let have = labels.get(&e.key);
+        let values = e.values.as_deref().unwrap_or_default();
+        match e.operator.as_str() {
+            "In" => have.is_some_and(|h| values.contains(h)),
+            "NotIn" => !have.is_some_and(|h| values.contains(h)),
+            "Exists" => have.is_some(),
+            "DoesNotExist" => have.is_none(),
+            _ => false,
+        }
+    })
+}
+
+fn pod_kind(p: &CachedPod) -> PodKind {
+    if p.is_daemonset() {
+        PodKind::DaemonSet
+    } else if p.mirror {
+        PodKind::Mirror
+    } else if p.controller.is_some() {
+        PodKind::Controlled
+    } else {
+        PodKind::Bare
+    }
+}
+
+fn drain_failed_at(vn: &VPSieNode) -> Option<DateTime<Utc>> {
+    vn.status
+        .as_ref()?
+        .condition(VPSieNodeCondition::ERROR)
+        .filter(|c| {
+            c.status == ConditionStatus::True && c.reason == EventReason::DrainFailed.as_str()
+        })
+        .map(|c| chrono_time(&c.last_transition_time))
+}
+
+/// A group's scale-down policy now; `None` for a group being deleted or invalid.
+fn policy(group: &NodeGroup, vns: &[Arc<VPSieNode>]) -> Option<GroupPolicy> {
+    if group.metadata.deletion_timestamp.is_some() || group.validate().is_err() {
+        return None;
+    }
+    let name = group.name_any();
+    let p = &group.spec.scale_down_policy;
+    let (min, _) = group
+        .effective_min_max()
+        .unwrap_or((group.spec.min_nodes, group.spec.max_nodes));
+    // a malformed pause annotation holds the group: when in doubt, keep nodes
+    let paused = group.is_paused().unwrap_or(true) || group.effective_min_max().is_err();
+    let current = vns
+        .iter()
+        .filter(|v| v.spec.node_group_name == name && counts(v))
+        .filter(|v| v.phase() != VPSieNodePhase::Terminating)
+        .count() as i32;
+    Some(GroupPolicy {
+        name,
+        enabled: p.enabled,
+        paused,
+        cpu_threshold: p.cpu_threshold,
+        memory_threshold: p.memory_threshold,
+        unneeded_time: chrono::Duration::seconds(i64::from(p.unneeded_time.max(0))),
+        stabilization_window: chrono::Duration::seconds(i64::from(
+            p.stabilization_window_seconds.max(0),
+        )),
+        last_scale_time: group
+            .status
+            .as_ref()
+            .and_then(|s| s.last_scale_time.as_ref())
+            .map(chrono_time),
+        min_nodes: min,
+        current_nodes: current,
+    })
+}
+
+/// Builds the evaluation's input from the caches (pure). `offerings` are each group's usable
+/// offerings; `prices` the hourly price of every offering id.
+pub fn collect(
+    s: &Snapshot,
+    offerings: &BTreeMap<String, Vec<OfferingFacts>>,
+    prices: &BTreeMap<String, f64>,
+    unneeded: &BTreeMap<String, DateTime<Utc>>,
+) -> Collected {
+    let mut out = Collected {
+        groups: s
+            .groups
+            .iter()
+            .filter_map(|g| policy(g, &s.vpsienodes))
+            .collect(),
+        ..Collected::default()
+    };
+    let managed: BTreeSet<&str> = out.groups.iter().map(|g| g.name.as_str()).collect();
+    for (group, list) in offerings {
+        out.offerings.insert(
+            group.clone(),
+            list.iter()
+                .map(|o| (o.id.clone(), o.allocatable, o.hourly_price))
+                .collect(),
+        );
+    }
+    for pdb in &s.pdbs {
+        let key = format!("{}/{}", pdb.namespace().unwrap_or_default(), pdb.name_any());
+        let allowed = pdb
+            .status
+            .as_ref()
+            .map(|st| st.disruptions_allowed)
+            .unwrap_or(0);
+        out.pdb_allowed.insert(key, allowed);
+    }
+
+    // Which record each node belongs to; the candidates are Ready records of valid groups.
+    let mut candidate_of: BTreeMap<String, &Arc<VPSieNode>> = BTreeMap::new();
+    for vn in &s.vpsienodes {
+        let node = node_name_of(vn);
+        let phase = vn.phase();
+        if matches!(
+            phase,
+            VPSieNodePhase::Terminating | VPSieNodePhase::Deleting
+        ) || vn.metadata.deletion_timestamp.is_some()
+        {
+            out.leaving
+                .entry(vn.spec.node_group_name.clone())
+                .or_default()
+                .push((node, phase));
+            continue;
+        }
+        if phase == VPSieNodePhase::Ready && managed.contains(vn.spec.node_group_name.as_str()) {
+            candidate_of.insert(node, vn);
+        }
+    }
+
+    // Pods by node.
+    let mut by_node: BTreeMap<&str, Vec<&Arc<CachedPod>>> = BTreeMap::new();
+    for p in s.pods.iter().filter(|p| p.occupies_node()) {
+        if let Some(n) = p.node_name.as_deref() {
+            by_node.entry(n).or_default().push(p);
+        }
+    }
+
+    for node in &s.nodes {
+        let Ok(facts) = NodeFacts::from_node(node) else {
+            continue;
+        };
+        let pods = by_node
+            .get(facts.name.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let Some(vn) = candidate_of.get(&facts.name) else {
+            let used = pods
+                .iter()
+                .filter_map(|p| p.requirements.as_ref().ok())
+                .fold(Resources::default(), |a, r| a.plus(r.requests));
+            out.others.push(OtherNode { facts, used });
+            continue;
+        };
+        let mut on_node = Vec::with_capacity(pods.len());
+        let mut unreadable = None;
+        for p in pods {
+            let requirements = match &p.requirements {
+                Ok(r) => (**r).clone(),
+                Err(_) => {
+                    unreadable = Some(p.key());
+                    break;
+                }
+            };
+            let ns = p.metadata.namespace.as_deref().unwrap_or_default();
+            let pdbs = s
+                .pdbs
+                .iter()
+                .filter(|b| b.namespace().as_deref() == Some(ns))
+                .filter(|b| {
+                    selects(
+                        b.spec.as_ref().and_then(|sp| sp.selector.as_ref()),
+                        &p.labels,
+                    )
+                })
+                .map(|b| format!("{ns}/{}", b.name_any()))
+                .collect();
+            on_node.push(PodOnNode {
+                key: p.key(),
+                requirements,
+                kind: pod_kind(p),
+                safe_to_evict: p.safe_to_evict.as_deref().and_then(|v| {
+                    match v.trim().to_ascii_lowercase().as_str() {
+                        "true" => Some(true),
+                        "false" => Some(false),
+                        _ => None,
+                    }
+                }),
+                pdbs,
+            });
+        }
+        let node_dnd =
+            annotations::do_not_delete(node.annotations()).unwrap_or(true) || unreadable.is_some();
+        out.records.insert(
+            facts.name.clone(),
+            (vn.name_any(), vn.metadata.resource_version.clone()),
+        );
+        out.nodes.push(NodeState {
+            group: vn.spec.node_group_name.clone(),
+            pods: on_node,
+            // a malformed annotation keeps the node (the value is surely meant to protect it)
+            do_not_delete: vn.do_not_delete().unwrap_or(true) || node_dnd,
+            unneeded_since: unneeded.get(&facts.name).copied(),
+            hourly_price: prices.get(&vn.spec.instance_type).copied().unwrap_or(0.0),
+            drain_failed_at: drain_failed_at(vn),
+            facts,
+        });
+    }
+    out
+}
+
+/// One round, pure: the updated unneeded clocks and the plan.
+pub fn round(
+    mut collected: Collected,
+    unneeded: &BTreeMap<String, DateTime<Utc>>,
+    now: DateTime<Utc>,
+    options: &ScaleDownOptions,
+) -> (Collected, BTreeMap<String, DateTime<Utc>>, ScaleDownPlan) {
+    let policies: BTreeMap<&str, &GroupPolicy> = collected
+        .groups
+        .iter()
+        .map(|g| (g.name.as_str(), g))
+        .collect();
+    let low: BTreeSet<String> = collected
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.facts.ready
+                && policies
+                    .get(n.group.as_str())
+                    .is_some_and(|p| underutilized(n, p))
+        })
+        .map(|n| n.facts.name.clone())
+        .collect();
+    let tracked = track_unneeded(unneeded, &low, now);
+    for n in &mut collected.nodes {
+        n.unneeded_since = tracked.get(&n.facts.name).copied();
+    }
+    // nodes with pods already being drained use up the round's budget
+    let draining = collected
+        .leaving
+        .values()
+        .flatten()
+        .filter(|(_, p)| *p == VPSieNodePhase::Terminating)
+        .count();
+    let options = ScaleDownOptions {
+        max_nonempty_per_round: options.max_nonempty_per_round.saturating_sub(draining),
+        ..options.clone()
+    };
+    let plan = evaluate(ScaleDownInput {
+        nodes: &collected.nodes,
+        others: &collected.others,
+        groups: &collected.groups,
+        pdb_allowed: &collected.pdb_allowed,
+        now,
+        options: &options,
+        offerings: &collected.offerings,
+    });
+    (collected, tracked, plan)
+}
+
+/// The report of one group's round.
+pub fn group_report(
+    group: &str,
+    plan: &ScaleDownPlan,
+    collected: &Collected,
+    now: DateTime<Utc>,
+) -> ScaleDownReport {
+    let mut nodes: Vec<NodeScaleDown> = collected
+        .leaving
+        .get(group)
+        .into_iter()
+        .flatten()
+        .map(|(node, phase)| NodeScaleDown {
+            node: node.clone(),
+            action: phase.as_str().to_string(),
+            reason: phase.as_str().to_string(),
+            message: match phase {
+                VPSieNodePhase::Terminating => "being drained".to_string(),
+                _ => "VPS being deleted".to_string(),
+            },
+            cpu_percent: None,
+            memory_percent: None,
+        })
+        .collect();
+    let mut decided: Vec<&NodeDecision> =
+        plan.decisions.iter().filter(|d| d.group == group).collect();
+    decided.sort_by_key(|d| !matches!(d.verdict, Verdict::Remove { .. }));
+    nodes.extend(decided.into_iter().map(|d| {
+        let (action, reason, message) = match &d.verdict {
+            Verdict::Remove { empty, moves } => (
+                "Remove".to_string(),
+                if *empty { "Empty" } else { "Underutilized" }.to_string(),
+                if *empty {
+                    "no pod to move: deleting".to_string()
+                } else {
+                    format!(
+                        "underutilized; its {} pod(s) fit elsewhere: {}",
+                        moves.len(),
+                        moves
+                            .iter()
+                            .take(10)
+                            .map(|(p, n)| format!("{p} -> {n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+            ),
+            Verdict::Keep(why) => ("Keep".to_string(), why.code().to_string(), why.to_string()),
+        };
+        NodeScaleDown {
+            node: d.node.clone(),
+            action,
+            reason,
+            message,
+            cpu_percent: Some(d.cpu_percent.round() as i64),
+            memory_percent: Some(d.memory_percent.round() as i64),
+        }
+    }));
+    let truncated = nodes.len().saturating_sub(REPORT_NODES);
+    nodes.truncate(REPORT_NODES);
+    let consolidation = plan
+        .consolidations
+        .iter()
+        .find(|c| c.group == group)
+        .map(|c| {
+            format!(
+                "{} underutilized node(s) ({}) cost {:.4}/h; one {} ({:.4}/h) could hold their pods",
+                c.nodes.len(),
+                c.nodes.join(", "),
+                c.current_hourly,
+                c.offering,
+                c.offering_hourly
+            )
+        });
+    ScaleDownReport {
+        at: now,
+        nodes,
+        truncated,
+        consolidation,
+        blocked: None,
+    }
+}
+
+/// Runs rounds forever.
+pub async fn run(ctx: Arc<Context>, stores: Stores) {
+    let mut unneeded = BTreeMap::new();
+    loop {
+        tokio::time::sleep(ctx.real(ctx.config.scale_down_interval)).await;
+        let started = Instant::now();
+        let result = run_round(&ctx, &stores, &mut unneeded).await;
+        ctx.metrics.observe_reconcile(
+            "scaledown",
+            started.elapsed().as_secs_f64(),
+            result.is_err(),
+        );
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "scale-down round failed; trying again next round");
+        }
+    }
+}
+
+fn snapshot(stores: &Stores) -> Snapshot {
+    Snapshot {
+        groups: stores.groups.state(),
+        vpsienodes: stores.vpsienodes.state(),
+        nodes: stores.nodes.state(),
+        pods: stores.pods.state(),
+        pdbs: stores.pdbs.state(),
+    }
+}
+
+/// One round: collect, evaluate, act.
+pub async fn run_round(
+    ctx: &Context,
+    stores: &Stores,
+    unneeded: &mut BTreeMap<String, DateTime<Utc>>,
+) -> Result<Option<ScaleDownPlan>> {
+    let snap = snapshot(stores);
+    let now = ctx.now();
+    let breaker = ctx.cloud.breaker_snapshot();
+    if breaker.state == BreakerState::Open {
+        // deleting needs the cloud: drain nothing that could not be deleted
+        for g in &snap.groups {
+            ctx.board.record_scale_down(
+                &g.name_any(),
+                ScaleDownReport {
+                    at: now,
+                    blocked: Some(format!(
+                        "VPSie API circuit breaker open since {}: no node is removed until it closes",
+                        breaker.since.to_rfc3339()
+                    )),
+                    ..ScaleDownReport::default()
+                },
+            );
+        }
+        return Ok(None);
+    }
+    // Prices and offerings come from the catalogue; without it, prices are unknown (0), which
+    // only changes the order nodes are tried in.
+    let catalogue = ctx.offerings().await.unwrap_or_default();
+    let prices: BTreeMap<String, f64> = catalogue
+        .iter()
+        .filter_map(crate::scaleup::offering_facts)
+        .map(|o| (o.id, o.hourly_price))
+        .collect();
+    let offerings: BTreeMap<String, Vec<OfferingFacts>> = snap
+        .groups
+        .iter()
+        .map(|g| (g.name_any(), group_offerings(ctx, g, &catalogue)))
+        .collect();
+    let collected = collect(&snap, &offerings, &prices, unneeded);
+    let options = ScaleDownOptions {
+        max_nonempty_per_round: ctx.config.max_drain_parallelism,
+        evict_bare_pods: ctx.config.evict_bare_pods,
+    };
+    let (collected, tracked, plan) = round(collected, unneeded, now, &options);
+    *unneeded = tracked;
+    act(ctx, &snap, &collected, &plan, now).await?;
+    Ok(Some(plan))
+}
+
+async fn act(
+    ctx: &Context,
+    snap: &Snapshot,
+    collected: &Collected,
+    plan: &ScaleDownPlan,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for group in &snap.groups {
+        let name = group.name_any();
+        let unneeded = collected
+            .nodes
+            .iter()
+            .filter(|n| n.group == name && n.unneeded_since.is_some())
+            .count();
+        ctx.metrics.set_unneeded(&name, unneeded as i64);
+        ctx.board
+            .record_scale_down(&name, group_report(&name, plan, collected, now));
+        let removals: Vec<&NodeDecision> = plan.removals().filter(|d| d.group == name).collect();
+        if removals.is_empty() {
+            continue;
+        }
+        let names: Vec<&str> = removals.iter().map(|d| d.node.as_str()).collect();
+        let moving: usize = removals
+            .iter()
+            .map(|d| match &d.verdict {
+                Verdict::Remove { moves, .. } => moves.len(),
+                Verdict::Keep(_) => 0,
+            })
+            .sum();
+        let message = format!(
+            "Scaling down by {} node(s) ({}): underutilized for unneededTime; {moving} pod(s) move to other nodes",
+            removals.len(),
+            names.join(", ")
+        );
+        let details: Vec<String> = removals
+            .iter()
+            .flat_map(|d| match &d.verdict {
+                Verdict::Remove { moves, .. } if moves.is_empty() => {
+                    vec![format!("{}: empty", d.node)]
+                }
+                Verdict::Remove { moves, .. } => moves
+                    .iter()
+                    .map(|(p, to)| format!("{}: {p} -> {to}", d.node))
+                    .collect(),
+                Verdict::Keep(_) => Vec::new(),
+            })
+            .take(20)
+            .collect();
+        if ctx.config.dry_run {
+            ctx.decide(
+                &name,
+                DecisionAction::ScaleDown,
+                "Underutilized",
+                format!("dry run: {message}"),
+                details,
+            );
+            continue;
+        }
+        let ns = group
+            .namespace()
+            .unwrap_or_else(|| ctx.config.namespace.clone());
+        let vn_api: Api<VPSieNode> = Api::namespaced(ctx.kube.clone(), &ns);
+        let mut started = Vec::new();
+        for d in &removals {
+            let Some((record, version)) = collected.records.get(&d.node) else {
+                continue;
+            };
+            let Some(vn) = snap.vpsienodes.iter().find(|v| &v.name_any() == record) else {
+                continue;
+            };
+            if start_termination(ctx, &vn_api, vn, version.as_deref(), d, now).await? {
+                started.push(d.node.clone());
+            }
+        }
+        if started.is_empty() {
+            continue;
+        }
+        Api::<NodeGroup>::namespaced(ctx.kube.clone(), &ns)
+            .patch_status(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": {"lastScaleTime": k8s_time(now)}})),
+            )
+            .await?;
+        ctx.recorder
+            .publish(group.as_ref(), EventReason::ScalingDown, &message, now)
+            .await;
+        ctx.decide(
+            &name,
+            DecisionAction::ScaleDown,
+            "Underutilized",
+            message,
+            details,
+        );
+    }
+    Ok(())
+}
+
+/// Marks a record `Terminating` (its drain begins), unless it changed since the round read it
+/// (409: the next round looks again). Returns whether it was marked.
+async fn start_termination(
+    ctx: &Context,
+    api: &Api<VPSieNode>,
+    vn: &VPSieNode,
+    version: Option<&str>,
+    decision: &NodeDecision,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let mut status = vn.status.clone().unwrap_or_default();
+    status.phase = VPSieNodePhase::Terminating;
+    status.terminating_at = Some(k8s_time(now));
+    status.last_error = None;
+    if status.condition(VPSieNodeCondition::ERROR).is_some() {
+        status.set_condition(VPSieNodeCondition::new(
+            VPSieNodeCondition::ERROR,
+            ConditionStatus::False,
+            "Draining",
+            "drain begun",
+            k8s_time(now),
+        ));
+    }
+    let mut patch = json!({"status": status});
+    if let Some(v) = version {
+        patch["metadata"] = json!({"resourceVersion": v});
+    }
+    match api
+        .patch_status(
+            &vn.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 409 || e.code == 404 => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    let pods = match &decision.verdict {
+        Verdict::Remove { moves, .. } => moves.len(),
+        Verdict::Keep(_) => 0,
+    };
+    let message = format!(
+        "Node {} is underutilized (cpu {:.0}%, memory {:.0}% requested): draining {pods} pod(s), then deleting VPS {}",
+        decision.node, decision.cpu_percent, decision.memory_percent, vn.spec.vpsie_instance_id
+    );
+    ctx.recorder
+        .publish(vn, EventReason::Terminating, &message, now)
+        .await;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn selectors_read_like_policy_v1() {
+        let l = labels(&[("app", "web"), ("tier", "front")]);
+        assert!(!selects(None, &l), "a null selector selects nothing");
+        assert!(selects(Some(&LabelSelector::default()), &l));
+        let by_label = LabelSelector {
+            match_labels: Some(labels(&[("app", "web")])),
+            ..LabelSelector::default()
+        };
+        assert!(selects(Some(&by_label), &l));
+        assert!(!selects(Some(&by_label), &labels(&[("app", "db")])));
+        let expr = |op: &str, values: &[&str]| LabelSelector {
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "tier".into(),
+                operator: op.into(),
+                values: Some(values.iter().map(|v| v.to_string()).collect()),
+            }]),
+            ..LabelSelector::default()
+        };
+        assert!(selects(Some(&expr("In", &["front", "back"])), &l));
+        assert!(!selects(Some(&expr("NotIn", &["front"])), &l));
+        assert!(selects(Some(&expr("Exists", &[])), &l));
+        assert!(!selects(Some(&expr("DoesNotExist", &[])), &l));
+        assert!(!selects(Some(&expr("Bogus", &[])), &l));
+    }
+}
+
+#[cfg(test)]
+mod round_tests {
+    use super::*;
+    use serde_json::{json, Value};
+    use vpsie_autoscaler::scaling::scaledown::KeepReason;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+
+    fn from<T: serde::de::DeserializeOwned>(v: Value) -> Arc<T> {
+        Arc::new(serde_json::from_value(v).unwrap())
+    }
+
+    fn group(name: &str, min: i32, annotations: Value) -> Arc<NodeGroup> {
+        from(json!({
+            "apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
+            "metadata": {"name": name, "namespace": "kube-system", "annotations": annotations},
+            "spec": {"minNodes": min, "maxNodes": 10, "datacenterID": "dc-us-east-1",
+                "offeringIDs": ["medium-4cpu-8gb"], "osImageID": "ubuntu-22.04-lts",
+                "scaleDownPolicy": {"unneededTime": 60, "stabilizationWindowSeconds": 60}},
+            "status": {"lastScaleTime": "2027-01-15T00:00:00Z"}
+        }))
+    }
+
+    fn record(name: &str, group: &str, phase: &str, annotations: Value) -> Arc<VPSieNode> {
+        from(json!({
+            "apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "VPSieNode",
+            "metadata": {"name": name, "namespace": "kube-system", "resourceVersion": "7",
+                "annotations": annotations},
+            "spec": {"vpsieInstanceID": 1, "instanceType": "medium-4cpu-8gb",
+                "nodeGroupName": group, "datacenterID": "dc-us-east-1"},
+            "status": {"phase": phase}
+        }))
+    }
+
+    fn node(name: &str, annotations: Value) -> Arc<Node> {
+        from(json!({
+            "metadata": {"name": name, "annotations": annotations},
+            "status": {"allocatable": {"cpu": "3900m", "memory": "7Gi", "pods": "110"},
+                "conditions": [{"type": "Ready", "status": "True"}]}
+        }))
+    }
+
+    fn pod(name: &str, node: &str, cpu: &str, meta: Value) -> Arc<CachedPod> {
+        let mut metadata = json!({"name": name, "namespace": "default", "labels": {"app": name}});
+        if let (Some(m), Some(extra)) = (metadata.as_object_mut(), meta.as_object()) {
+            for (k, v) in extra {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        from(json!({
+            "metadata": metadata,
+            "spec": {"nodeName": node, "containers": [{"name": "c", "image": "i",
+                "resources": {"requests": {"cpu": cpu, "memory": "256Mi"}}}]},
+            "status": {"phase": "Running"}
+        }))
+    }
+
+    fn owned() -> Value {
+        json!({"ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs",
+            "uid": "u", "controller": true}]})
+    }
+
+    fn verdict<'a>(plan: &'a ScaleDownPlan, node: &str) -> &'a Verdict {
+        &plan
+            .decisions
+            .iter()
+            .find(|d| d.node == node)
+            .unwrap()
+            .verdict
+    }
+
+    #[test]
+    fn a_round_reads_the_caches_and_explains_every_node() {
+        let mut safe_false = owned();
+        safe_false["annotations"] =
+            json!({"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"});
+        let snap = Snapshot {
+            groups: vec![
+                group("web", 1, json!({})),
+                group("held", 0, json!({"autoscaler.vpsie.com/pause": "true"})),
+            ],
+            vpsienodes: vec![
+                record("web-a", "web", "Ready", json!({})),
+                record("web-b", "web", "Ready", json!({})),
+                record("web-c", "web", "Ready", json!({})),
+                record(
+                    "web-d",
+                    "web",
+                    "Ready",
+                    json!({"autoscaler.vpsie.com/do-not-delete": "true"}),
+                ),
+                record("web-e", "web", "Terminating", json!({})),
+                record("held-a", "held", "Ready", json!({})),
+            ],
+            nodes: vec![
+                node("web-a", json!({})),
+                node("web-b", json!({})),
+                node("web-c", json!({})),
+                node("web-d", json!({})),
+                node("web-e", json!({})),
+                node("held-a", json!({})),
+                node("other", json!({})),
+            ],
+            pods: vec![
+                pod("mover", "web-a", "500m", owned()),
+                pod("pinned", "web-b", "500m", safe_false),
+                pod("lonely", "web-c", "500m", json!({})),
+                pod("busy", "other", "1", owned()),
+            ],
+            pdbs: Vec::new(),
+        };
+        let collected = collect(&snap, &BTreeMap::new(), &BTreeMap::new(), &BTreeMap::new());
+        assert_eq!(
+            collected.nodes.len(),
+            5,
+            "the Terminating node is no candidate"
+        );
+        assert_eq!(collected.others.len(), 2, "web-e and other receive pods");
+        assert_eq!(
+            collected.leaving["web"],
+            vec![("web-e".to_string(), VPSieNodePhase::Terminating)]
+        );
+        let web = collected.groups.iter().find(|g| g.name == "web").unwrap();
+        assert_eq!(
+            web.current_nodes, 4,
+            "a node being drained does not count for the minimum"
+        );
+
+        // first round: every underutilized node starts its unneeded clock
+        let now = t(0);
+        let opts = ScaleDownOptions {
+            max_nonempty_per_round: 1,
+            evict_bare_pods: false,
+        };
+        let (_, tracked, plan) = round(collected, &BTreeMap::new(), now, &opts);
+        assert_eq!(tracked.len(), 5, "{tracked:?}");
+        assert!(matches!(
+            verdict(&plan, "web-a"),
+            Verdict::Keep(KeepReason::NotUnneededLongEnough { .. })
+        ));
+
+        // past unneededTime (and the window): the safety rules decide
+        let later = t(120);
+        let collected = collect(&snap, &BTreeMap::new(), &BTreeMap::new(), &tracked);
+        let (collected, _, plan) = round(collected, &tracked, later, &opts);
+        assert_eq!(
+            verdict(&plan, "web-d"),
+            &Verdict::Keep(KeepReason::DoNotDelete)
+        );
+        assert_eq!(verdict(&plan, "held-a"), &Verdict::Keep(KeepReason::Paused));
+        assert!(
+            matches!(verdict(&plan, "web-b"), Verdict::Keep(KeepReason::NotSafeToEvict { pod }) if pod == "default/pinned")
+        );
+        assert!(
+            matches!(verdict(&plan, "web-c"), Verdict::Keep(KeepReason::BarePod { pod }) if pod == "default/lonely")
+        );
+        // one node with pods per round, and web-e's drain already uses that budget
+        assert!(matches!(
+            verdict(&plan, "web-a"),
+            Verdict::Keep(KeepReason::RoundLimit)
+        ));
+
+        let report = group_report("web", &plan, &collected, later);
+        assert_eq!(report.nodes[0].node, "web-e");
+        assert_eq!(report.nodes[0].action, "Terminating");
+        let d = report.nodes.iter().find(|n| n.node == "web-d").unwrap();
+        assert_eq!(
+            (d.action.as_str(), d.reason.as_str()),
+            ("Keep", "DoNotDelete")
+        );
+
+        // with room for two drains, the movable node goes and says where its pod goes
+        let opts = ScaleDownOptions {
+            max_nonempty_per_round: 2,
+            evict_bare_pods: false,
+        };
+        let collected = collect(&snap, &BTreeMap::new(), &BTreeMap::new(), &tracked);
+        let (collected, _, plan) = round(collected, &tracked, later, &opts);
+        match verdict(&plan, "web-a") {
+            Verdict::Remove {
+                empty: false,
+                moves,
+            } => assert_eq!(moves.len(), 1),
+            v => panic!("{v:?}"),
+        }
+        let report = group_report("web", &plan, &collected, later);
+        let a = report.nodes.iter().find(|n| n.node == "web-a").unwrap();
+        assert_eq!(a.action, "Remove");
+        assert!(a.message.contains("default/mover ->"), "{}", a.message);
+        assert_eq!(
+            collected.records["web-a"],
+            ("web-a".to_string(), Some("7".to_string()))
+        );
+    }
+
+    #[test]
+    fn budgets_and_malformed_annotations_keep_nodes() {
+        let pdb: Arc<PodDisruptionBudget> = from(json!({
+            "metadata": {"name": "mover", "namespace": "default"},
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "mover"}}},
+            "status": {"disruptionsAllowed": 0, "currentHealthy": 1, "desiredHealthy": 1, "expectedPods": 1}
+        }));
+        let snap = Snapshot {
+            groups: vec![group("web", 0, json!({}))],
+            vpsienodes: vec![
+                record("web-a", "web", "Ready", json!({})),
+                record(
+                    "web-b",
+                    "web",
+                    "Ready",
+                    json!({"autoscaler.vpsie.com/do-not-delete": "yes please"}),
+                ),
+            ],
+            nodes: vec![
+                node("web-a", json!({})),
+                node("web-b", json!({})),
+                node("other", json!({})),
+            ],
+            pods: vec![pod("mover", "web-a", "500m", owned())],
+            pdbs: vec![pdb],
+        };
+        let unneeded = BTreeMap::from([("web-a".to_string(), t(0)), ("web-b".to_string(), t(0))]);
+        let collected = collect(&snap, &BTreeMap::new(), &BTreeMap::new(), &unneeded);
+        assert_eq!(collected.pdb_allowed["default/mover"], 0);
+        let (_, _, plan) = round(collected, &unneeded, t(120), &ScaleDownOptions::default());
+        assert!(
+            matches!(verdict(&plan, "web-a"), Verdict::Keep(KeepReason::DisruptionBudget { pdb, .. }) if pdb == "default/mover")
+        );
+        assert_eq!(
+            verdict(&plan, "web-b"),
+            &Verdict::Keep(KeepReason::DoNotDelete)
+        );
+    }
+}
