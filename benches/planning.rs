@@ -126,6 +126,8 @@ fn scale_down_world(scale: usize) -> (Vec<NodeState>, Vec<GroupPolicy>) {
             last_scale_time: None,
             min_nodes: 1,
             current_nodes: 1000,
+            scale_up_cpu_threshold: 80,
+            scale_up_memory_threshold: 80,
         })
         .collect();
     let nodes = (0..10 * scale)

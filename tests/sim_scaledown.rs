@@ -129,7 +129,8 @@ fn after_the_load_drops_nodes_are_drained_and_their_vps_deleted() {
     until("three app pods Running", Duration::from_secs(60), || {
         (running(&pods(&sim, "app")) == 3).then_some(())
     });
-    assert_eq!(records(&sim, "web").len(), 3);
+    // three nodes at 90% cpu requested; headroom (80%) may add a fourth
+    assert!(records(&sim, "web").len() >= 3);
 
     sim.kubectl_ok(&["delete", "deployment", "filler", "-n", "default"]);
     let node = until(

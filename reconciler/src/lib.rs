@@ -8,6 +8,7 @@ pub mod drain;
 pub mod error;
 pub mod events;
 pub mod gc;
+pub mod headroom;
 pub mod http;
 pub mod leader;
 pub mod lifecycle;

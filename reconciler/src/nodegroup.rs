@@ -17,7 +17,7 @@ use vpsie_autoscaler::api::{
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::report::DecisionAction;
-use crate::scaleup::{blocked, counts, group_offerings, in_flight, suffix};
+use crate::scaleup::{blocked, counts, group_offerings, in_flight, offering_for_new_nodes, suffix};
 use crate::vpsienode::FINALIZER as VN_FINALIZER;
 
 /// The finalizer that keeps a NodeGroup until its nodes are gone.
@@ -174,25 +174,7 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
     if current < min && blocked(ctx, group).is_none() && !ctx.config.dry_run {
         let catalogue = ctx.offerings().await?;
         let offerings = group_offerings(ctx, group, &catalogue);
-        let locked = (!group.spec.allow_mixed_instances)
-            .then(|| {
-                mine.iter()
-                    .find(|v| counts(v))
-                    .map(|v| v.spec.instance_type.clone())
-            })
-            .flatten();
-        let choice = locked
-            .and_then(|l| offerings.iter().find(|o| o.id == l))
-            .or_else(|| {
-                offerings
-                    .iter()
-                    .find(|o| o.id == group.spec.preferred_instance_type)
-            })
-            .or_else(|| {
-                offerings
-                    .iter()
-                    .min_by(|a, b| a.hourly_price.total_cmp(&b.hourly_price))
-            });
+        let choice = offering_for_new_nodes(group, &mine, &offerings);
         if let Some(offering) = choice {
             for _ in current..min {
                 let mut vn =

@@ -1,4 +1,5 @@
-//! Scale-down rounds: every `--scale-down-interval`, the caches are read into plain data
+//! Utilization rounds (headroom scale-up, [`crate::headroom`], and scale-down): every
+//! `--scale-down-interval`, the caches are read into plain data
 //! ([`collect`], pure), evaluated by the core's pure scale-down
 //! ([`scaling::scaledown::evaluate`](vpsie_autoscaler::scaling::scaledown::evaluate)), and each
 //! node chosen becomes a `Terminating` VPSieNode, which the VPSieNode controller drains and
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -54,6 +56,8 @@ pub struct Snapshot {
     pub pods: Vec<Arc<CachedPod>>,
     /// PodDisruptionBudgets.
     pub pdbs: Vec<Arc<PodDisruptionBudget>>,
+    /// DaemonSets (what they take on a new node, for headroom).
+    pub daemonsets: Vec<Arc<DaemonSet>>,
 }
 
 /// The evaluation's input, built from a [`Snapshot`].
@@ -128,6 +132,7 @@ fn policy(group: &NodeGroup, vns: &[Arc<VPSieNode>]) -> Option<GroupPolicy> {
     }
     let name = group.name_any();
     let p = &group.spec.scale_down_policy;
+    let up = &group.spec.scale_up_policy;
     let (min, _) = group
         .effective_min_max()
         .unwrap_or((group.spec.min_nodes, group.spec.max_nodes));
@@ -155,6 +160,9 @@ fn policy(group: &NodeGroup, vns: &[Arc<VPSieNode>]) -> Option<GroupPolicy> {
             .map(chrono_time),
         min_nodes: min,
         current_nodes: current,
+        // headroom adds nodes only while scale-up is enabled
+        scale_up_cpu_threshold: if up.enabled { up.cpu_threshold } else { 0 },
+        scale_up_memory_threshold: if up.enabled { up.memory_threshold } else { 0 },
     })
 }
 
@@ -453,6 +461,7 @@ fn snapshot(stores: &Stores) -> Snapshot {
         nodes: stores.nodes.state(),
         pods: stores.pods.state(),
         pdbs: stores.pdbs.state(),
+        daemonsets: stores.daemonsets.state(),
     }
 }
 
@@ -485,10 +494,14 @@ pub async fn run_round(
     // Prices and offerings come from the catalogue; without it, prices are unknown (0), which
     // only changes the order nodes are tried in.
     let catalogue = ctx.offerings().await.unwrap_or_default();
-    let prices: BTreeMap<String, f64> = catalogue
+    let facts: BTreeMap<String, OfferingFacts> = catalogue
         .iter()
         .filter_map(crate::scaleup::offering_facts)
-        .map(|o| (o.id, o.hourly_price))
+        .map(|o| (o.id.clone(), o))
+        .collect();
+    let prices: BTreeMap<String, f64> = facts
+        .iter()
+        .map(|(id, o)| (id.clone(), o.hourly_price))
         .collect();
     let offerings: BTreeMap<String, Vec<OfferingFacts>> = snap
         .groups
@@ -496,6 +509,18 @@ pub async fn run_round(
         .map(|g| (g.name_any(), group_offerings(ctx, g, &catalogue)))
         .collect();
     let collected = collect(&snap, &offerings, &prices, unneeded);
+    // headroom first: what it adds is on its way, and scale-down never removes what it would
+    // add back (the scale-up thresholds are part of each group's policy)
+    crate::headroom::act(
+        ctx,
+        &snap.groups,
+        &snap.vpsienodes,
+        &snap.daemonsets,
+        &collected,
+        &offerings,
+        &facts,
+    )
+    .await?;
     let options = ScaleDownOptions {
         max_nonempty_per_round: ctx.config.max_drain_parallelism,
         evict_bare_pods: ctx.config.evict_bare_pods,
@@ -808,6 +833,7 @@ mod round_tests {
                 pod("busy", "other", "1", owned()),
             ],
             pdbs: Vec::new(),
+            daemonsets: Vec::new(),
         };
         let collected = collect(&snap, &BTreeMap::new(), &BTreeMap::new(), &BTreeMap::new());
         assert_eq!(
@@ -918,6 +944,7 @@ mod round_tests {
             ],
             pods: vec![pod("mover", "web-a", "500m", owned())],
             pdbs: vec![pdb],
+            daemonsets: Vec::new(),
         };
         let unneeded = BTreeMap::from([("web-a".to_string(), t(0)), ("web-b".to_string(), t(0))]);
         let collected = collect(&snap, &BTreeMap::new(), &BTreeMap::new(), &unneeded);

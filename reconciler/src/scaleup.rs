@@ -113,6 +113,36 @@ pub fn group_offerings(
         .collect()
 }
 
+/// The offering of nodes a group adds outside the planner (minNodes, headroom): the one its
+/// nodes already have when it does not mix instance types, else the preferred one, else the
+/// cheapest.
+pub fn offering_for_new_nodes<'a, V: std::borrow::Borrow<VPSieNode>>(
+    group: &NodeGroup,
+    mine: &[V],
+    offerings: &'a [OfferingFacts],
+) -> Option<&'a OfferingFacts> {
+    let locked = (!group.spec.allow_mixed_instances)
+        .then(|| {
+            mine.iter()
+                .map(|v| v.borrow())
+                .find(|v| counts(v))
+                .map(|v| v.spec.instance_type.clone())
+        })
+        .flatten();
+    locked
+        .and_then(|l| offerings.iter().find(|o| o.id == l))
+        .or_else(|| {
+            offerings
+                .iter()
+                .find(|o| o.id == group.spec.preferred_instance_type)
+        })
+        .or_else(|| {
+            offerings
+                .iter()
+                .min_by(|a, b| a.hourly_price.total_cmp(&b.hourly_price))
+        })
+}
+
 /// Why a group may not scale up now, if it may not.
 pub fn blocked(ctx: &Context, group: &NodeGroup) -> Option<String> {
     match group.is_paused() {

@@ -518,3 +518,49 @@ async fn a_drain_that_times_out_leaves_the_node_uncordoned_and_ready() {
     running_reconciler.stop().await;
     world.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headroom_adds_a_node_above_the_scale_up_thresholds_and_scale_down_keeps_it() {
+    let world = world().await;
+    let client = world.client().unwrap();
+    let running_reconciler = reconciler(&world, |_| {}).await;
+    group(&client, "web", 0, json!({})).await;
+    // two pods of 1.8 cpu fill one medium node to 92%: above the default 80% threshold
+    deployment(&client, "web", 2, "1800m", Some("web")).await;
+    until(
+        "two Ready nodes: one for the pods, one of headroom",
+        Duration::from_secs(60),
+        || async { ready_count(&records(&client, "web").await) == 2 },
+    )
+    .await;
+    let scaled: Vec<String> = events(&client, "ScalingUp")
+        .await
+        .into_iter()
+        .filter_map(|e| e.message)
+        .collect();
+    assert!(
+        scaled
+            .iter()
+            .any(|m| m.contains("for headroom") && m.contains("thresholds 80%/80%")),
+        "{scaled:?}"
+    );
+    // the idle node stays: removing it would bring the group back over the threshold
+    until(
+        "scale-down keeps the headroom node, saying why",
+        Duration::from_secs(30),
+        || async {
+            let Some(r) = report(&client).await else {
+                return false;
+            };
+            let Some(round) = r.node_groups.get("web").and_then(|g| g.scale_down.clone()) else {
+                return false;
+            };
+            round.nodes.iter().any(|n| n.reason == "ScaleUpThreshold")
+        },
+    )
+    .await;
+    assert_eq!(records(&client, "web").await.len(), 2);
+    assert_eq!(running(&pods(&client, "web").await), 2);
+    running_reconciler.stop().await;
+    world.shutdown().await;
+}

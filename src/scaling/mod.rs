@@ -1,8 +1,10 @@
 //! Pure scaling decisions: resource arithmetic, the scheduler's filters (shared by the simulated
-//! scheduler, scale-up planning and scale-down checks) and scale-up planning.
+//! scheduler, scale-up planning and scale-down checks), scale-up planning, headroom and
+//! scale-down.
 
 pub mod capacity;
 pub mod fit;
+pub mod headroom;
 pub mod plan;
 pub mod quantity;
 pub mod scaledown;

@@ -15,6 +15,7 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 
 use super::fit::{check, NodeFacts, PodRequirements, Resources, Unfit};
+use super::headroom::exceeds_after_removal;
 
 /// What kind of pod, for draining.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +104,11 @@ pub struct GroupPolicy {
     pub min_nodes: i32,
     /// Nodes the group has now (all phases that count toward its size).
     pub current_nodes: i32,
+    /// `scaleUpPolicy.cpuThreshold` (0: off): a removal must not bring the group's requests to
+    /// it, or headroom would add the node back.
+    pub scale_up_cpu_threshold: i32,
+    /// `scaleUpPolicy.memoryThreshold` (0: off).
+    pub scale_up_memory_threshold: i32,
 }
 
 /// Options of a scale-down round.
@@ -185,6 +191,14 @@ pub enum KeepReason {
         /// The budget.
         pdb: String,
     },
+    /// Removing it would bring the group's requests to its scale-up thresholds (headroom would
+    /// add a node right back).
+    WouldExceedScaleUpThreshold {
+        /// cpu requested of what would remain, percent.
+        cpu_percent: f64,
+        /// memory likewise.
+        memory_percent: f64,
+    },
     /// It receives pods from a node removed in this round.
     ReceivesPods,
     /// The round's limit of non-empty nodes is reached.
@@ -208,6 +222,7 @@ impl KeepReason {
             KeepReason::BarePod { .. } => "BarePod",
             KeepReason::PodCannotMove { .. } => "PodCannotMove",
             KeepReason::DisruptionBudget { .. } => "DisruptionBudget",
+            KeepReason::WouldExceedScaleUpThreshold { .. } => "ScaleUpThreshold",
             KeepReason::ReceivesPods => "ReceivesPods",
             KeepReason::RoundLimit => "RoundLimit",
         }
@@ -251,6 +266,13 @@ impl fmt::Display for KeepReason {
             KeepReason::DisruptionBudget { pod, pdb } => {
                 write!(f, "evicting pod {pod} would exceed PodDisruptionBudget {pdb}")
             }
+            KeepReason::WouldExceedScaleUpThreshold {
+                cpu_percent,
+                memory_percent,
+            } => write!(
+                f,
+                "without it the group's requests would be cpu {cpu_percent:.0}%, memory {memory_percent:.0}% of allocatable, at its scaleUpPolicy thresholds (headroom would add a node back)"
+            ),
             KeepReason::ReceivesPods => write!(f, "receives pods from a node removed in this round"),
             KeepReason::RoundLimit => write!(f, "waiting: only a few nodes with pods are drained at a time"),
         }
@@ -442,6 +464,18 @@ pub fn evaluate(input: ScaleDownInput<'_>) -> ScaleDownPlan {
         .collect();
     let mut pdb_left = input.pdb_allowed.clone();
     let mut nonempty = 0usize;
+    // what each group's Ready nodes offer and what their pods request
+    let mut group_alloc: BTreeMap<&str, Resources> = BTreeMap::new();
+    let mut group_req: BTreeMap<&str, Resources> = BTreeMap::new();
+    for n in input.nodes.iter().filter(|n| n.facts.ready) {
+        let a = group_alloc.entry(n.group.as_str()).or_default();
+        *a = a.plus(n.facts.allocatable);
+        let r = group_req.entry(n.group.as_str()).or_default();
+        *r = n
+            .pods
+            .iter()
+            .fold(*r, |acc, p| acc.plus(p.requirements.requests));
+    }
 
     for &c in &candidates {
         let node = &input.nodes[c];
@@ -458,6 +492,45 @@ pub fn evaluate(input: ScaleDownInput<'_>) -> ScaleDownPlan {
                 &mut decisions,
                 KeepReason::AtMinimum {
                     min: policy.min_nodes,
+                },
+            );
+            continue;
+        }
+        // its DaemonSet and mirror pods go with it; the others stay in the group (conservatively)
+        let staying = node
+            .pods
+            .iter()
+            .filter(|p| !p.moves())
+            .fold(Resources::default(), |a, p| a.plus(p.requirements.requests));
+        let req_after = group_req
+            .get(node.group.as_str())
+            .copied()
+            .unwrap_or_default()
+            .minus(staying);
+        let alloc_now = group_alloc
+            .get(node.group.as_str())
+            .copied()
+            .unwrap_or_default();
+        if exceeds_after_removal(
+            req_after,
+            alloc_now,
+            node.facts.allocatable,
+            policy.scale_up_cpu_threshold,
+            policy.scale_up_memory_threshold,
+        ) {
+            let left = alloc_now.minus(node.facts.allocatable);
+            let pct = |u: i64, a: i64| {
+                if a > 0 {
+                    u as f64 * 100.0 / a as f64
+                } else {
+                    0.0
+                }
+            };
+            keep(
+                &mut decisions,
+                KeepReason::WouldExceedScaleUpThreshold {
+                    cpu_percent: pct(req_after.cpu_millis, left.cpu_millis),
+                    memory_percent: pct(req_after.memory_bytes, left.memory_bytes),
                 },
             );
             continue;
@@ -557,6 +630,8 @@ pub fn evaluate(input: ScaleDownInput<'_>) -> ScaleDownPlan {
             }
         }
         pdb_left = budget;
+        group_alloc.insert(node.group.as_str(), alloc_now.minus(node.facts.allocatable));
+        group_req.insert(node.group.as_str(), req_after);
         removed.insert(c);
         if !empty {
             nonempty += 1;
@@ -741,6 +816,8 @@ mod tests {
             last_scale_time: Some(t0() - Duration::seconds(3600)),
             min_nodes: 0,
             current_nodes: current,
+            scale_up_cpu_threshold: 0,
+            scale_up_memory_threshold: 0,
         }
     }
 
@@ -960,6 +1037,38 @@ mod tests {
             Verdict::Keep(KeepReason::NotUnneededLongEnough { .. })
         ));
         assert!(matches!(verdict(&plan, "b"), Verdict::Remove { .. }));
+    }
+
+    #[test]
+    fn a_removal_that_would_trigger_headroom_is_not_made() {
+        // three nodes, 3000m requested in all: one removal leaves 38% on two nodes, a second
+        // one 77% on the last
+        let nodes = vec![
+            node("a", vec![pod("default/p1", 1000, PodKind::Controlled)]),
+            node("b", vec![pod("default/p2", 1000, PodKind::Controlled)]),
+            node("c", vec![pod("default/p3", 1000, PodKind::Controlled)]),
+        ];
+        let mut p = policy(3);
+        p.scale_up_cpu_threshold = 70;
+        p.scale_up_memory_threshold = 70;
+        let opts = ScaleDownOptions {
+            max_nonempty_per_round: 5,
+            evict_bare_pods: false,
+        };
+        let plan = eval(&nodes, &[p.clone()], &BTreeMap::new(), &opts);
+        assert_eq!(plan.removals().count(), 1, "{:#?}", plan.decisions);
+        // with a threshold of 30%, even the first one would be added back
+        p.scale_up_cpu_threshold = 30;
+        let plan = eval(&nodes, &[p], &BTreeMap::new(), &opts);
+        assert_eq!(plan.removals().count(), 0);
+        assert!(
+            plan.decisions.iter().all(|d| matches!(
+                d.verdict,
+                Verdict::Keep(KeepReason::WouldExceedScaleUpThreshold { .. })
+            )),
+            "{:#?}",
+            plan.decisions
+        );
     }
 
     #[test]
