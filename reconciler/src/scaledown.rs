@@ -222,6 +222,16 @@ pub fn collect(
         }
     }
 
+    // Budgets by namespace.
+    let mut budgets: BTreeMap<&str, Vec<(String, Option<&LabelSelector>)>> = BTreeMap::new();
+    for b in &s.pdbs {
+        let ns = b.metadata.namespace.as_deref().unwrap_or_default();
+        budgets.entry(ns).or_default().push((
+            format!("{ns}/{}", b.name_any()),
+            b.spec.as_ref().and_then(|sp| sp.selector.as_ref()),
+        ));
+    }
+
     // Pods by node.
     let mut by_node: BTreeMap<&str, Vec<&Arc<CachedPod>>> = BTreeMap::new();
     for p in s.pods.iter().filter(|p| p.occupies_node()) {
@@ -257,17 +267,12 @@ pub fn collect(
                 }
             };
             let ns = p.metadata.namespace.as_deref().unwrap_or_default();
-            let pdbs = s
-                .pdbs
-                .iter()
-                .filter(|b| b.namespace().as_deref() == Some(ns))
-                .filter(|b| {
-                    selects(
-                        b.spec.as_ref().and_then(|sp| sp.selector.as_ref()),
-                        &p.labels,
-                    )
-                })
-                .map(|b| format!("{ns}/{}", b.name_any()))
+            let pdbs = budgets
+                .get(ns)
+                .into_iter()
+                .flatten()
+                .filter(|(_, sel)| selects(*sel, &p.labels))
+                .map(|(key, _)| key.clone())
                 .collect();
             on_node.push(PodOnNode {
                 key: p.key(),
