@@ -41,6 +41,12 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "serve" 
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "version" -d 'Print the version of this binary'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "status" -d 'Show the NodeGroups, their nodes, the controller\'s health and each group\'s last decision'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "nodes" -d 'List the VPSieNodes: phase, node, VPS, time in the phase, and the stuck ones'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "reconcile" -d 'Force a reconcile of a NodeGroup and wait until the controller handled it'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "pause" -d 'Pause autoscaling of a NodeGroup (annotation autoscaler.vpsie.com/pause=true)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "resume" -d 'Resume autoscaling of a paused NodeGroup (removes autoscaler.vpsie.com/pause)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "breaker" -d 'Show the VPSie API circuit breaker, or reset it'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -l write -d 'Write one file per CRD into this directory instead of printing them' -r -F
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
@@ -130,10 +136,113 @@ yaml\t'YAML, stable field names'"
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "sim" -d 'Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the reconciler (the demo)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "serve" -d 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "version" -d 'Print the version of this binary'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -s w -l watch -d 'Keep watching and redraw on every change (plain lines when stdout is not a terminal; one document per change with -o json|yaml)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -l drain-timeout -d 'The controller\'s drain timeout, for flagging stuck Terminating nodes (a node\'s autoscaler.vpsie.com/drain-timeout annotation wins)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -l timeout -d 'How long to wait for the controller (e.g. 30s, 2m)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -l no-wait -d 'Set the annotation and return without waiting for the controller'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -l reason -d 'Why (stored in annotation autoscaler.vpsie.com/pause-reason, shown by `status`)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -l all -d 'Every NodeGroup of the namespace'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -l all -d 'Every NodeGroup of the namespace'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -f -a "status" -d 'State, failure counts and the next half-open probe, from the controller\'s report'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -f -a "reset" -d 'Reset the breaker (closed, failures forgotten) and wait for the controller to confirm'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from status" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from status" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from status" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from status" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -l timeout -d 'How long to wait for the controller\'s acknowledgement' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -s y -l yes -d 'Do not ask for confirmation (required when stdin is not a terminal)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from help" -f -a "status" -d 'State, failure counts and the next half-open probe, from the controller\'s report'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from help" -f -a "reset" -d 'Reset the breaker (closed, failures forgotten) and wait for the controller to confirm'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "sim" -d 'Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the reconciler (the demo)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "serve" -d 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "version" -d 'Print the version of this binary'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "status" -d 'Show the NodeGroups, their nodes, the controller\'s health and each group\'s last decision'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "nodes" -d 'List the VPSieNodes: phase, node, VPS, time in the phase, and the stuck ones'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "reconcile" -d 'Force a reconcile of a NodeGroup and wait until the controller handled it'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "pause" -d 'Pause autoscaling of a NodeGroup (annotation autoscaler.vpsie.com/pause=true)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "resume" -d 'Resume autoscaling of a paused NodeGroup (removes autoscaler.vpsie.com/pause)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "breaker" -d 'Show the VPSie API circuit breaker, or reset it'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and __fish_seen_subcommand_from breaker" -f -a "status" -d 'State, failure counts and the next half-open probe, from the controller\'s report'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and __fish_seen_subcommand_from breaker" -f -a "reset" -d 'Reset the breaker (closed, failures forgotten) and wait for the controller to confirm'

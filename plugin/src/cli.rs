@@ -87,6 +87,117 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page, or write one page per subcommand to a directory.
     Man(ManArgs),
+    /// Show the NodeGroups, their nodes, the controller's health and each group's last decision.
+    Status(StatusArgs),
+    /// List the VPSieNodes: phase, node, VPS, time in the phase, and the stuck ones.
+    Nodes(NodesArgs),
+    /// Force a reconcile of a NodeGroup and wait until the controller handled it.
+    Reconcile(ReconcileArgs),
+    /// Pause autoscaling of a NodeGroup (annotation autoscaler.vpsie.com/pause=true).
+    Pause(PauseArgs),
+    /// Resume autoscaling of a paused NodeGroup (removes autoscaler.vpsie.com/pause).
+    Resume(ResumeArgs),
+    /// Show the VPSie API circuit breaker, or reset it.
+    Breaker(BreakerArgs),
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only these NodeGroups (default: all in the namespace).
+    #[arg(value_name = "NODEGROUP", value_parser = crate::commands::common::parse_group_name)]
+    pub groups: Vec<String>,
+
+    /// Keep watching and redraw on every change (plain lines when stdout is not a terminal;
+    /// one document per change with -o json|yaml).
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+}
+
+/// Arguments of `nodes`.
+#[derive(Debug, Args)]
+pub struct NodesArgs {
+    /// Only the VPSieNodes of this NodeGroup.
+    #[arg(value_name = "NODEGROUP", value_parser = crate::commands::common::parse_group_name)]
+    pub group: Option<String>,
+
+    /// The controller's drain timeout, for flagging stuck Terminating nodes (a node's
+    /// autoscaler.vpsie.com/drain-timeout annotation wins).
+    #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
+    pub drain_timeout: Duration,
+}
+
+/// Arguments of `reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The NodeGroup.
+    #[arg(value_name = "NODEGROUP", value_parser = crate::commands::common::parse_group_name)]
+    pub group: String,
+
+    /// Set the annotation and return without waiting for the controller.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// How long to wait for the controller (e.g. 30s, 2m).
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+}
+
+/// Arguments of `pause`.
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// The NodeGroup.
+    #[arg(value_name = "NODEGROUP", value_parser = crate::commands::common::parse_group_name, required_unless_present = "all", conflicts_with = "all")]
+    pub group: Option<String>,
+
+    /// Every NodeGroup of the namespace.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Why (stored in annotation autoscaler.vpsie.com/pause-reason, shown by `status`).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+/// Arguments of `resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The NodeGroup.
+    #[arg(value_name = "NODEGROUP", value_parser = crate::commands::common::parse_group_name, required_unless_present = "all", conflicts_with = "all")]
+    pub group: Option<String>,
+
+    /// Every NodeGroup of the namespace.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Arguments of `breaker`.
+#[derive(Debug, Args)]
+pub struct BreakerArgs {
+    /// What to do (default: status).
+    #[command(subcommand)]
+    pub action: Option<BreakerAction>,
+}
+
+/// `breaker` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BreakerAction {
+    /// State, failure counts and the next half-open probe, from the controller's report.
+    Status,
+    /// Reset the breaker (closed, failures forgotten) and wait for the controller to confirm.
+    Reset(BreakerResetArgs),
+}
+
+/// Arguments of `breaker reset`.
+#[derive(Debug, Args)]
+pub struct BreakerResetArgs {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// How long to wait for the controller's acknowledgement.
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
 }
 
 /// Arguments of `crds`.

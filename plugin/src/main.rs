@@ -6,7 +6,7 @@ mod error;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{BreakerAction, Cli, Command};
 use crate::error::PluginError;
 
 fn main() {
@@ -30,7 +30,9 @@ fn main() {
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // kube's client builder logs each failed connection at ERROR; the command's own error
+        // line says it once, with the fix
+        0 => "warn,kube_client::client::builder=off",
         1 => "info",
         2 => "debug",
         _ => "trace",
@@ -59,12 +61,76 @@ async fn run(cli: Cli) -> Result<(), PluginError> {
             commands::serve::run(*args, kube).await
         }
         Command::Sim(args) => commands::sim::run(&args, cli.global.kubeconfig.clone()).await,
+        Command::Status(args) => {
+            let c = cluster(&cli.global).await?;
+            commands::status::run(&c, &args.groups, args.watch, cli.global.output).await
+        }
+        Command::Nodes(args) => {
+            let c = cluster(&cli.global).await?;
+            commands::nodes::run(
+                &c,
+                args.group.as_deref(),
+                args.drain_timeout,
+                cli.global.output,
+            )
+            .await
+        }
+        Command::Reconcile(args) => {
+            let c = cluster(&cli.global).await?;
+            commands::reconcile::run(&c, &args.group, args.no_wait, args.timeout).await
+        }
+        Command::Pause(args) => {
+            let c = cluster(&cli.global).await?;
+            commands::pause::run(
+                &c,
+                args.group.as_deref(),
+                args.all,
+                true,
+                args.reason.as_deref(),
+            )
+            .await
+        }
+        Command::Resume(args) => {
+            let c = cluster(&cli.global).await?;
+            commands::pause::run(&c, args.group.as_deref(), args.all, false, None).await
+        }
+        Command::Breaker(args) => {
+            let c = cluster(&cli.global).await?;
+            match args.action {
+                None | Some(BreakerAction::Status) => {
+                    commands::breaker::status(&c, cli.global.output).await
+                }
+                Some(BreakerAction::Reset(r)) => {
+                    commands::breaker::reset(&c, r.yes, r.timeout, cli.global.output).await
+                }
+            }
+        }
     }
+}
+
+/// The cluster of `--kubeconfig`/`--context` and the namespace of `-n`.
+async fn cluster(global: &cli::GlobalArgs) -> Result<commands::common::Cluster, PluginError> {
+    let config = kube_config(global).await?;
+    let url = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config)
+        .map_err(|e| PluginError::Config(format!("cannot build the Kubernetes client: {e}")))?;
+    Ok(commands::common::Cluster {
+        client,
+        url,
+        namespace: global.namespace.clone(),
+    })
 }
 
 /// A Kubernetes client from `--kubeconfig`/`--context`, else `KUBECONFIG`, ~/.kube/config or the
 /// in-cluster service account.
 async fn kube_client(global: &cli::GlobalArgs) -> Result<kube::Client, PluginError> {
+    let config = kube_config(global).await?;
+    kube::Client::try_from(config)
+        .map_err(|e| PluginError::Config(format!("cannot build the Kubernetes client: {e}")))
+}
+
+/// The client configuration of `--kubeconfig`/`--context`, else the usual places.
+async fn kube_config(global: &cli::GlobalArgs) -> Result<kube::Config, PluginError> {
     let options = kube::config::KubeConfigOptions {
         context: global.context.clone(),
         ..Default::default()
@@ -87,6 +153,5 @@ async fn kube_client(global: &cli::GlobalArgs) -> Result<kube::Client, PluginErr
             ))
         })?,
     };
-    kube::Client::try_from(config)
-        .map_err(|e| PluginError::Config(format!("cannot build the Kubernetes client: {e}")))
+    Ok(config)
 }

@@ -1,6 +1,12 @@
 //! One module per subcommand.
 
+pub mod breaker;
+pub mod common;
 pub mod crds;
 pub mod generate;
+pub mod nodes;
+pub mod pause;
+pub mod reconcile;
 pub mod serve;
 pub mod sim;
+pub mod status;
