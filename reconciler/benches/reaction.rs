@@ -83,10 +83,12 @@ fn main() {
                         .as_array()
                         .is_some_and(|cs| cs.iter().any(|c| c["reason"] == "Unschedulable"));
                 if unschedulable {
-                    break Instant::now();
+                    break world.clock.now();
                 }
             };
-            // the moment its CreateVM reaches the cloud
+            // the moment its CreateVM reaches the cloud, by the request log's arrival time: the
+            // log is written when the answer is complete, after the cloud's change notification,
+            // so the count is looked at again shortly after each notification
             let mut changes = world.cloud.subscribe();
             let deadline = Instant::now() + Duration::from_secs(30);
             while world.cloud.count(Operation::CreateVM) == creates_before {
@@ -100,10 +102,37 @@ fn main() {
                     let reqs: Vec<String> = world.cloud.requests().iter().rev().take(15).map(|r| format!("{:?} {} {}", r.operation, r.status, r.time)).collect();
                     panic!("no CreateVM for wave {wave}: records {vns:#?}\nrequests {reqs:#?}");
                 }
-                let _ = tokio::time::timeout(left, changes.changed()).await;
+                let _ = tokio::time::timeout(left.min(Duration::from_millis(20)), changes.changed()).await;
             }
-            reactions.push(marked.elapsed());
+            let created_at = world
+                .cloud
+                .requests()
+                .iter()
+                .filter(|r| r.operation == Operation::CreateVM)
+                .map(|r| r.time)
+                .next_back()
+                .expect("a CreateVM");
+            let took = (created_at - marked).to_std().unwrap_or_default();
+            if std::env::var_os("BENCH_VERBOSE").is_some() {
+                let reqs: Vec<String> = world.cloud.requests().iter().rev().take(8).map(|r| format!("{:?} {} {}", r.operation, r.status, r.time)).collect();
+                let vns = kube::Api::<vpsie_autoscaler::api::VPSieNode>::namespaced(client.clone(), "kube-system")
+                    .list(&Default::default())
+                    .await
+                    .map(|l| { let mut v: Vec<_> = l.items.iter().map(|v| (v.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string()), v.metadata.name.clone().unwrap_or_default(), format!("{:?}", v.phase()))).collect(); v.sort(); v.into_iter().rev().take(3).map(|x| format!("{x:?}")).collect::<Vec<_>>() })
+                    .unwrap_or_default();
+                eprintln!("wave {wave}: {took:?}; marked at {marked}; last requests {reqs:?}; records {vns:?}");
+            }
+            reactions.push(took);
         }
+        let records = kube::Api::<vpsie_autoscaler::api::VPSieNode>::namespaced(client.clone(), "kube-system")
+            .list(&Default::default())
+            .await
+            .map(|l| l.items.len())
+            .unwrap_or_default();
+        println!(
+            "{WAVES} pods, {records} VPSieNodes, {} CreateVM requests",
+            world.cloud.count(Operation::CreateVM)
+        );
         running.stop().await;
         world.shutdown().await;
         reactions.sort();

@@ -59,7 +59,11 @@ fn snapshot() -> Snapshot {
         .map(|i| {
             let node = i % NODES;
             // a tenth of the nodes are nearly idle: candidates whose pods must be placed
-            let cpu = if node.is_multiple_of(10) { "20m" } else { "90m" };
+            let cpu = if node.is_multiple_of(10) {
+                "20m"
+            } else {
+                "90m"
+            };
             let app = format!("app{}", i % 300);
             from::<CachedPod>(json!({
                 "metadata": {"name": format!("{app}-{i}"), "namespace": format!("ns{}", i % 20),
