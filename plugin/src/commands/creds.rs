@@ -747,7 +747,7 @@ pub fn render_check(v: &CheckView) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Secret {}:      {}",
+        "secret:      {} {}",
         v.secret,
         match (&v.secret_fingerprint, &v.secret_problem) {
             (Some(f), _) => format!("fingerprint {f}"),

@@ -504,7 +504,7 @@ pub fn compute(
         if invalid == 0 && !input.nodegroups.is_empty() {
             f.push(ok(
                 "nodegroups",
-                format!("{} NodeGroups, none invalid", input.nodegroups.len()),
+                format!("{} NodeGroup(s), none invalid", input.nodegroups.len()),
             ));
         }
 
@@ -524,7 +524,7 @@ pub fn compute(
         if view.stuck == 0 {
             f.push(ok(
                 "vpsienodes",
-                format!("{} VPSieNodes, none stuck", view.nodes.len()),
+                format!("{} VPSieNode(s), none stuck", view.nodes.len()),
             ));
         }
     }
