@@ -47,6 +47,8 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "reconci
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "pause" -d 'Pause autoscaling of a NodeGroup (annotation autoscaler.vpsie.com/pause=true)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "resume" -d 'Resume autoscaling of a paused NodeGroup (removes autoscaler.vpsie.com/pause)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "breaker" -d 'Show the VPSie API circuit breaker, or reset it'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "creds" -d 'Rotate or check the VPSie API credentials (Secret vpsie-secret)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "doctor" -d 'Check everything the runbook checks and say what to fix (exit 1 on an error)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -l write -d 'Write one file per CRD into this directory instead of printing them' -r -F
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
@@ -231,18 +233,82 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from help" -f -a "status" -d 'State, failure counts and the next half-open probe, from the controller\'s report'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from help" -f -a "reset" -d 'Reset the breaker (closed, failures forgotten) and wait for the controller to confirm'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "sim" -d 'Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the reconciler (the demo)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "serve" -d 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "version" -d 'Print the version of this binary'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "status" -d 'Show the NodeGroups, their nodes, the controller\'s health and each group\'s last decision'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "nodes" -d 'List the VPSieNodes: phase, node, VPS, time in the phase, and the stuck ones'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "reconcile" -d 'Force a reconcile of a NodeGroup and wait until the controller handled it'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "pause" -d 'Pause autoscaling of a NodeGroup (annotation autoscaler.vpsie.com/pause=true)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "resume" -d 'Resume autoscaling of a paused NodeGroup (removes autoscaler.vpsie.com/pause)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "breaker" -d 'Show the VPSie API circuit breaker, or reset it'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -f -a "rotate" -d 'Validate a new client id/secret at the VPSie token endpoint, write them into Secret vpsie-secret and wait until the controller loaded them (no restart)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -f -a "check" -d 'Whether the credentials work: the Secret, what the controller loaded, and a live login'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l client-id -d 'The new client id (else prompted, or from VPSIE_CLIENT_ID / the stdin clientId line)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l timeout -d 'How long to wait for the controller to load the new pair' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l secret-name -d 'The Secret (in the namespace of -n)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l from-env -d 'Read VPSIE_CLIENT_ID and VPSIE_CLIENT_SECRET from the environment'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l stdin -d 'Read lines `clientId=ID` and `clientSecret=SECRET` from stdin'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l skip-validate -d 'Do not log in with the new pair before writing it'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -s y -l yes -d 'Do not ask for confirmation (required when there is no terminal, and with --stdin)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l no-wait -d 'Write the Secret and return without waiting for the controller'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -l secret-name -d 'The Secret (in the namespace of -n)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -l no-live -d 'Do not log in to VPSie with the Secret\'s pair (only compare with the controller\'s report)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Validate a new client id/secret at the VPSie token endpoint, write them into Secret vpsie-secret and wait until the controller loaded them (no restart)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from help" -f -a "check" -d 'Whether the credentials work: the Secret, what the controller loaded, and a live login'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -l pending-for -d 'Flag pods unschedulable for longer than this' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -l drain-timeout -d 'The controller\'s drain timeout, for flagging stuck Terminating nodes' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -l secret-name -d 'The Secret (in the namespace of -n)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -l no-live -d 'Do not log in to VPSie with the Secret\'s pair'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "sim" -d 'Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the reconciler (the demo)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "serve" -d 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "version" -d 'Print the version of this binary'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "status" -d 'Show the NodeGroups, their nodes, the controller\'s health and each group\'s last decision'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "nodes" -d 'List the VPSieNodes: phase, node, VPS, time in the phase, and the stuck ones'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "reconcile" -d 'Force a reconcile of a NodeGroup and wait until the controller handled it'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "pause" -d 'Pause autoscaling of a NodeGroup (annotation autoscaler.vpsie.com/pause=true)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "resume" -d 'Resume autoscaling of a paused NodeGroup (removes autoscaler.vpsie.com/pause)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "breaker" -d 'Show the VPSie API circuit breaker, or reset it'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "creds" -d 'Rotate or check the VPSie API credentials (Secret vpsie-secret)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "doctor" -d 'Check everything the runbook checks and say what to fix (exit 1 on an error)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and __fish_seen_subcommand_from breaker" -f -a "status" -d 'State, failure counts and the next half-open probe, from the controller\'s report'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and __fish_seen_subcommand_from breaker" -f -a "reset" -d 'Reset the breaker (closed, failures forgotten) and wait for the controller to confirm'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and __fish_seen_subcommand_from creds" -f -a "rotate" -d 'Validate a new client id/secret at the VPSie token endpoint, write them into Secret vpsie-secret and wait until the controller loaded them (no restart)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and __fish_seen_subcommand_from creds" -f -a "check" -d 'Whether the credentials work: the Secret, what the controller loaded, and a live login'

@@ -99,6 +99,103 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Show the VPSie API circuit breaker, or reset it.
     Breaker(BreakerArgs),
+    /// Rotate or check the VPSie API credentials (Secret vpsie-secret).
+    Creds(CredsArgs),
+    /// Check everything the runbook checks and say what to fix (exit 1 on an error).
+    Doctor(DoctorArgs),
+}
+
+/// Arguments of `creds`.
+#[derive(Debug, Args)]
+pub struct CredsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: CredsAction,
+}
+
+/// `creds` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CredsAction {
+    /// Validate a new client id/secret at the VPSie token endpoint, write them into Secret
+    /// vpsie-secret and wait until the controller loaded them (no restart).
+    #[command(
+        long_about = "Validate a new client id/secret at the VPSie token endpoint, write them into Secret vpsie-secret (keys clientId, clientSecret; other keys such as url are kept; created when missing) and wait until the controller's status report shows the new fingerprint loaded (no restart).\n\n\
+        Interactive by default: prompts for the client id, the client secret (hidden) and a confirmation.\n\
+        --from-env reads VPSIE_CLIENT_ID and VPSIE_CLIENT_SECRET.\n\
+        --stdin reads lines `clientId=ID` and `clientSecret=SECRET` (blank lines and # comments skipped).\n\
+        Without a terminal, --yes is required. The secret is never printed; pairs are named by their fingerprint."
+    )]
+    Rotate(CredsRotateArgs),
+    /// Whether the credentials work: the Secret, what the controller loaded, and a live login.
+    Check(CredsCheckArgs),
+}
+
+/// Arguments of `creds rotate`.
+#[derive(Debug, Args)]
+pub struct CredsRotateArgs {
+    /// The new client id (else prompted, or from VPSIE_CLIENT_ID / the stdin clientId line).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// Read VPSIE_CLIENT_ID and VPSIE_CLIENT_SECRET from the environment.
+    #[arg(long, conflicts_with = "stdin")]
+    pub from_env: bool,
+
+    /// Read lines `clientId=ID` and `clientSecret=SECRET` from stdin.
+    #[arg(long)]
+    pub stdin: bool,
+
+    /// Do not log in with the new pair before writing it.
+    #[arg(long)]
+    pub skip_validate: bool,
+
+    /// Do not ask for confirmation (required when there is no terminal, and with --stdin).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Write the Secret and return without waiting for the controller.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// How long to wait for the controller to load the new pair.
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    /// The Secret (in the namespace of -n).
+    #[arg(long, default_value = "vpsie-secret", value_name = "NAME")]
+    pub secret_name: String,
+}
+
+/// Arguments of `creds check`.
+#[derive(Debug, Args)]
+pub struct CredsCheckArgs {
+    /// Do not log in to VPSie with the Secret's pair (only compare with the controller's report).
+    #[arg(long)]
+    pub no_live: bool,
+
+    /// The Secret (in the namespace of -n).
+    #[arg(long, default_value = "vpsie-secret", value_name = "NAME")]
+    pub secret_name: String,
+}
+
+/// Arguments of `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Do not log in to VPSie with the Secret's pair.
+    #[arg(long)]
+    pub no_live: bool,
+
+    /// Flag pods unschedulable for longer than this.
+    #[arg(long, default_value = "3m", value_parser = parse_duration, value_name = "DURATION")]
+    pub pending_for: Duration,
+
+    /// The controller's drain timeout, for flagging stuck Terminating nodes.
+    #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
+    pub drain_timeout: Duration,
+
+    /// The Secret (in the namespace of -n).
+    #[arg(long, default_value = "vpsie-secret", value_name = "NAME")]
+    pub secret_name: String,
 }
 
 /// Arguments of `status`.

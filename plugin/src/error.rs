@@ -81,4 +81,8 @@ pub enum PluginError {
     /// Another API failure.
     #[error("{0}")]
     Api(String),
+
+    /// A check (`creds check`, `doctor`) found problems; they were printed above.
+    #[error("{0}")]
+    Check(String),
 }

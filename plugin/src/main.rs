@@ -6,7 +6,7 @@ mod error;
 
 use clap::Parser;
 
-use crate::cli::{BreakerAction, Cli, Command};
+use crate::cli::{BreakerAction, Cli, Command, CredsAction};
 use crate::error::PluginError;
 
 fn main() {
@@ -104,6 +104,36 @@ async fn run(cli: Cli) -> Result<(), PluginError> {
                     commands::breaker::reset(&c, r.yes, r.timeout, cli.global.output).await
                 }
             }
+        }
+        Command::Creds(args) => {
+            let c = cluster(&cli.global).await?;
+            match args.action {
+                CredsAction::Rotate(r) => {
+                    let opts = commands::creds::RotateOptions {
+                        source: if r.from_env {
+                            commands::creds::Source::Env
+                        } else if r.stdin {
+                            commands::creds::Source::Stdin
+                        } else {
+                            commands::creds::Source::Prompt
+                        },
+                        client_id: r.client_id,
+                        skip_validate: r.skip_validate,
+                        yes: r.yes,
+                        no_wait: r.no_wait,
+                        timeout: r.timeout,
+                        secret_name: r.secret_name,
+                    };
+                    commands::creds::rotate(&c, &opts, cli.global.output).await
+                }
+                CredsAction::Check(k) => {
+                    commands::creds::check(&c, &k.secret_name, k.no_live, cli.global.output).await
+                }
+            }
+        }
+        Command::Doctor(args) => {
+            let c = cluster(&cli.global).await?;
+            commands::doctor::run(&c, &args, cli.global.output).await
         }
     }
 }

@@ -3,6 +3,8 @@
 pub mod breaker;
 pub mod common;
 pub mod crds;
+pub mod creds;
+pub mod doctor;
 pub mod generate;
 pub mod nodes;
 pub mod pause;
