@@ -47,6 +47,9 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "reconci
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "pause" -d 'Pause autoscaling of a NodeGroup (annotation autoscaler.vpsie.com/pause=true)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "resume" -d 'Resume autoscaling of a paused NodeGroup (removes autoscaler.vpsie.com/pause)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "breaker" -d 'Show the VPSie API circuit breaker, or reset it'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "why" -d 'Explain why a pending pod has no node yet: each NodeGroup\'s fit, what is coming, the scheduler\'s message'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "__complete" -d 'Shell completion for kubectl (cobra\'s `__complete` protocol); called by kubectl_complete-vpsie'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "krew-manifest" -d 'Print the krew plugin manifest of this version (sha256 filled in by the release job)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -l write -d 'Write one file per CRD into this directory instead of printing them' -r -F
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
@@ -231,18 +234,54 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from help" -f -a "status" -d 'State, failure counts and the next half-open probe, from the controller\'s report'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from help" -f -a "reset" -d 'Reset the breaker (closed, failures forgotten) and wait for the controller to confirm'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "sim" -d 'Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the reconciler (the demo)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "serve" -d 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "version" -d 'Print the version of this binary'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "status" -d 'Show the NodeGroups, their nodes, the controller\'s health and each group\'s last decision'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "nodes" -d 'List the VPSieNodes: phase, node, VPS, time in the phase, and the stuck ones'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "reconcile" -d 'Force a reconcile of a NodeGroup and wait until the controller handled it'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "pause" -d 'Pause autoscaling of a NodeGroup (annotation autoscaler.vpsie.com/pause=true)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "resume" -d 'Resume autoscaling of a paused NodeGroup (removes autoscaler.vpsie.com/pause)'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "breaker" -d 'Show the VPSie API circuit breaker, or reset it'
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -l pod-namespace -d 'Namespace of the pod (default: default). -n is the autoscaler\'s namespace' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand __complete" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand __complete" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand __complete" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand __complete" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand __complete" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand __complete" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand __complete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -l archives -d 'Fill in each platform\'s sha256 from the release archives in this directory' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -l write -d 'Write the manifest to this file instead of printing it' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -l context -d 'The name of the kubeconfig context to use' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'
+wide\t'A table with more columns'
+json\t'JSON, stable field names'
+yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "crds" -d 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "sim" -d 'Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the reconciler (the demo)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "serve" -d 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "version" -d 'Print the version of this binary'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "completions" -d 'Print a shell completion script, or write all of them to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "man" -d 'Print the man page, or write one page per subcommand to a directory'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "status" -d 'Show the NodeGroups, their nodes, the controller\'s health and each group\'s last decision'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "nodes" -d 'List the VPSieNodes: phase, node, VPS, time in the phase, and the stuck ones'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "reconcile" -d 'Force a reconcile of a NodeGroup and wait until the controller handled it'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "pause" -d 'Pause autoscaling of a NodeGroup (annotation autoscaler.vpsie.com/pause=true)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "resume" -d 'Resume autoscaling of a paused NodeGroup (removes autoscaler.vpsie.com/pause)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "breaker" -d 'Show the VPSie API circuit breaker, or reset it'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "why" -d 'Explain why a pending pod has no node yet: each NodeGroup\'s fit, what is coming, the scheduler\'s message'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "__complete" -d 'Shell completion for kubectl (cobra\'s `__complete` protocol); called by kubectl_complete-vpsie'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "krew-manifest" -d 'Print the krew plugin manifest of this version (sha256 filled in by the release job)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and not __fish_seen_subcommand_from crds sim serve version completions man status nodes reconcile pause resume breaker why __complete krew-manifest help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and __fish_seen_subcommand_from breaker" -f -a "status" -d 'State, failure counts and the next half-open probe, from the controller\'s report'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand help; and __fish_seen_subcommand_from breaker" -f -a "reset" -d 'Reset the breaker (closed, failures forgotten) and wait for the controller to confirm'
