@@ -48,6 +48,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('breaker', 'breaker', [CompletionResultType]::ParameterValue, 'Show the VPSie API circuit breaker, or reset it')
             [CompletionResult]::new('creds', 'creds', [CompletionResultType]::ParameterValue, 'Rotate or check the VPSie API credentials (Secret vpsie-secret)')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check everything the runbook checks and say what to fix (exit 1 on an error)')
+            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'Explain why a pending pod has no node yet: each NodeGroup''s fit, what is coming, the scheduler''s message')
+            [CompletionResult]::new('__complete', '__complete', [CompletionResultType]::ParameterValue, 'Shell completion for kubectl (cobra''s `__complete` protocol); called by kubectl_complete-vpsie')
+            [CompletionResult]::new('krew-manifest', 'krew-manifest', [CompletionResultType]::ParameterValue, 'Print the krew plugin manifest of this version (sha256 filled in by the release job)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -391,6 +394,51 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'kubectl-vpsie;why' {
+            [CompletionResult]::new('--pod-namespace', '--pod-namespace', [CompletionResultType]::ParameterName, 'Namespace of the pod (default: default). -n is the autoscaler''s namespace')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file to use')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The name of the kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colours (also when NO_COLOR is set)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kubectl-vpsie;__complete' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file to use')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The name of the kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colours (also when NO_COLOR is set)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kubectl-vpsie;krew-manifest' {
+            [CompletionResult]::new('--archives', '--archives', [CompletionResultType]::ParameterName, 'Fill in each platform''s sha256 from the release archives in this directory')
+            [CompletionResult]::new('--write', '--write', [CompletionResultType]::ParameterName, 'Write the manifest to this file instead of printing it')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file to use')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The name of the kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colours (also when NO_COLOR is set)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'kubectl-vpsie;help' {
             [CompletionResult]::new('crds', 'crds', [CompletionResultType]::ParameterValue, 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory')
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the reconciler (the demo)')
@@ -406,6 +454,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('breaker', 'breaker', [CompletionResultType]::ParameterValue, 'Show the VPSie API circuit breaker, or reset it')
             [CompletionResult]::new('creds', 'creds', [CompletionResultType]::ParameterValue, 'Rotate or check the VPSie API credentials (Secret vpsie-secret)')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check everything the runbook checks and say what to fix (exit 1 on an error)')
+            [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'Explain why a pending pod has no node yet: each NodeGroup''s fit, what is coming, the scheduler''s message')
+            [CompletionResult]::new('__complete', '__complete', [CompletionResultType]::ParameterValue, 'Shell completion for kubectl (cobra''s `__complete` protocol); called by kubectl_complete-vpsie')
+            [CompletionResult]::new('krew-manifest', 'krew-manifest', [CompletionResultType]::ParameterValue, 'Print the krew plugin manifest of this version (sha256 filled in by the release job)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -465,6 +516,15 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             break
         }
         'kubectl-vpsie;help;doctor' {
+            break
+        }
+        'kubectl-vpsie;help;why' {
+            break
+        }
+        'kubectl-vpsie;help;__complete' {
+            break
+        }
+        'kubectl-vpsie;help;krew-manifest' {
             break
         }
         'kubectl-vpsie;help;help' {

@@ -16,6 +16,9 @@ _kubectl__vpsie() {
             ",$1")
                 cmd="kubectl__vpsie"
                 ;;
+            kubectl__vpsie,__complete)
+                cmd="kubectl__vpsie__subcmd____complete"
+                ;;
             kubectl__vpsie,breaker)
                 cmd="kubectl__vpsie__subcmd__breaker"
                 ;;
@@ -33,6 +36,9 @@ _kubectl__vpsie() {
                 ;;
             kubectl__vpsie,help)
                 cmd="kubectl__vpsie__subcmd__help"
+                ;;
+            kubectl__vpsie,krew-manifest)
+                cmd="kubectl__vpsie__subcmd__krew__subcmd__manifest"
                 ;;
             kubectl__vpsie,man)
                 cmd="kubectl__vpsie__subcmd__man"
@@ -60,6 +66,9 @@ _kubectl__vpsie() {
                 ;;
             kubectl__vpsie,version)
                 cmd="kubectl__vpsie__subcmd__version"
+                ;;
+            kubectl__vpsie,why)
+                cmd="kubectl__vpsie__subcmd__why"
                 ;;
             kubectl__vpsie__subcmd__breaker,help)
                 cmd="kubectl__vpsie__subcmd__breaker__subcmd__help"
@@ -97,6 +106,9 @@ _kubectl__vpsie() {
             kubectl__vpsie__subcmd__creds__subcmd__help,rotate)
                 cmd="kubectl__vpsie__subcmd__creds__subcmd__help__subcmd__rotate"
                 ;;
+            kubectl__vpsie__subcmd__help,__complete)
+                cmd="kubectl__vpsie__subcmd__help__subcmd____complete"
+                ;;
             kubectl__vpsie__subcmd__help,breaker)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__breaker"
                 ;;
@@ -114,6 +126,9 @@ _kubectl__vpsie() {
                 ;;
             kubectl__vpsie__subcmd__help,help)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__help"
+                ;;
+            kubectl__vpsie__subcmd__help,krew-manifest)
+                cmd="kubectl__vpsie__subcmd__help__subcmd__krew__subcmd__manifest"
                 ;;
             kubectl__vpsie__subcmd__help,man)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__man"
@@ -142,6 +157,9 @@ _kubectl__vpsie() {
             kubectl__vpsie__subcmd__help,version)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__version"
                 ;;
+            kubectl__vpsie__subcmd__help,why)
+                cmd="kubectl__vpsie__subcmd__help__subcmd__why"
+                ;;
             kubectl__vpsie__subcmd__help__subcmd__breaker,reset)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__breaker__subcmd__reset"
                 ;;
@@ -161,8 +179,46 @@ _kubectl__vpsie() {
 
     case "${cmd}" in
         kubectl__vpsie)
-            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --no-color --verbose --help --version crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help"
+            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --no-color --verbose --help --version crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd____complete)
+            opts="-n -o -v -h --kubeconfig --context --namespace --output --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -693,8 +749,22 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__help)
-            opts="crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor help"
+            opts="crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd__help__subcmd____complete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -846,6 +916,20 @@ _kubectl__vpsie() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__vpsie__subcmd__help__subcmd__krew__subcmd__manifest)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__vpsie__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -965,6 +1049,66 @@ _kubectl__vpsie() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd__help__subcmd__why)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd__krew__subcmd__manifest)
+            opts="-n -o -v -h --archives --write --kubeconfig --context --namespace --output --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --archives)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1379,6 +1523,48 @@ _kubectl__vpsie() {
                 return 0
             fi
             case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd__why)
+            opts="-n -o -v -h --pod-namespace --kubeconfig --context --namespace --output --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pod-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

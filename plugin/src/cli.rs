@@ -103,6 +103,48 @@ pub enum Command {
     Creds(CredsArgs),
     /// Check everything the runbook checks and say what to fix (exit 1 on an error).
     Doctor(DoctorArgs),
+    /// Explain why a pending pod has no node yet: each NodeGroup's fit, what is coming, the
+    /// scheduler's message.
+    Why(WhyArgs),
+    /// Shell completion for kubectl (cobra's `__complete` protocol); called by
+    /// kubectl_complete-vpsie.
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
+    /// Print the krew plugin manifest of this version (sha256 filled in by the release job).
+    #[command(name = "krew-manifest", hide = true)]
+    KrewManifest(KrewManifestArgs),
+}
+
+/// Arguments of `why`.
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The pod: NAME (in --pod-namespace) or NAMESPACE/NAME.
+    #[arg(value_name = "POD")]
+    pub pod: String,
+
+    /// Namespace of the pod (default: default). -n is the autoscaler's namespace.
+    #[arg(long, value_name = "NAMESPACE")]
+    pub pod_namespace: Option<String>,
+}
+
+/// Arguments of `__complete`.
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The words after `kubectl vpsie`, the last one being completed (may be empty).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
+}
+
+/// Arguments of `krew-manifest`.
+#[derive(Debug, Args)]
+pub struct KrewManifestArgs {
+    /// Fill in each platform's sha256 from the release archives in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub archives: Option<PathBuf>,
+
+    /// Write the manifest to this file instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
 }
 
 /// Arguments of `creds`.

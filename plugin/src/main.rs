@@ -10,6 +10,12 @@ use crate::cli::{BreakerAction, Cli, Command, CredsAction};
 use crate::error::PluginError;
 
 fn main() {
+    // `__complete` must never fail loudly: kubectl shows whatever it prints
+    if std::env::args().nth(1).as_deref() == Some("__complete") {
+        let words: Vec<String> = std::env::args().skip(2).collect();
+        commands::complete::main(&words);
+        return;
+    }
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -134,6 +140,23 @@ async fn run(cli: Cli) -> Result<(), PluginError> {
         Command::Doctor(args) => {
             let c = cluster(&cli.global).await?;
             commands::doctor::run(&c, &args, cli.global.output).await
+        }
+        Command::Why(args) => {
+            let c = cluster(&cli.global).await?;
+            commands::why::run(
+                &c,
+                &args.pod,
+                args.pod_namespace.as_deref(),
+                cli.global.output,
+            )
+            .await
+        }
+        Command::Complete(args) => {
+            commands::complete::main(&args.words);
+            Ok(())
+        }
+        Command::KrewManifest(args) => {
+            commands::krew::run(args.archives.as_deref(), args.write.as_deref())
         }
     }
 }

@@ -38,7 +38,7 @@ pub fn man_pages() -> Result<Vec<(String, Vec<u8>)>, PluginError> {
         .render(&mut main)
         .map_err(|e| PluginError::Io("rendering the man page".into(), e))?;
     pages.push(("kubectl-vpsie.1".to_string(), main));
-    for sub in command.get_subcommands() {
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("kubectl-vpsie-{}", sub.get_name());
         let sub = sub.clone().name(name.clone());
         let mut page = Vec::new();
@@ -58,17 +58,36 @@ pub fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Plugin
         let path = dir.join(name);
         std::fs::write(&path, content)
             .map_err(|e| PluginError::Io(format!("writing {}", path.display()), e))?;
+        if name == KUBECTL_COMPLETE {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| PluginError::Io(format!("making {} executable", path.display()), e))?;
+        }
     }
     Ok(())
 }
 
 /// Every completion script: (file name, content).
 pub fn completion_files() -> Vec<(String, Vec<u8>)> {
-    SHELLS
+    let mut files: Vec<(String, Vec<u8>)> = SHELLS
         .iter()
         .map(|(shell, file)| (file.to_string(), completion_script(*shell)))
-        .collect()
+        .collect();
+    files.push((
+        KUBECTL_COMPLETE.to_string(),
+        KUBECTL_COMPLETE_SCRIPT.as_bytes().to_vec(),
+    ));
+    files
 }
+
+/// The executable kubectl (1.26+) runs from PATH to complete `kubectl vpsie ...`.
+pub const KUBECTL_COMPLETE: &str = "kubectl_complete-vpsie";
+
+/// Its content: the words after `vpsie` go to the binary's `__complete` (cobra's protocol).
+pub const KUBECTL_COMPLETE_SCRIPT: &str = "#!/bin/sh\n\
+# Completion of `kubectl vpsie ...` (kubectl 1.26+): install next to kubectl-vpsie on PATH.\n\
+# kubectl runs it with the words after `vpsie`; the answer is cobra's __complete format.\n\
+exec kubectl-vpsie __complete \"$@\"\n";
 
 /// `completions <shell>` or `completions --dir DIR`.
 pub fn completions(shell: Option<Shell>, dir: Option<&Path>) -> Result<(), PluginError> {
@@ -148,7 +167,10 @@ mod tests {
     #[test]
     fn every_subcommand_has_a_man_page() {
         let pages = man_pages().expect("man pages");
-        for sub in Cli::command().get_subcommands() {
+        for sub in Cli::command()
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set())
+        {
             let file = format!("kubectl-vpsie-{}.1", sub.get_name());
             assert!(pages.iter().any(|(name, _)| name == &file), "{file}");
         }

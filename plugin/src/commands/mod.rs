@@ -2,13 +2,16 @@
 
 pub mod breaker;
 pub mod common;
+pub mod complete;
 pub mod crds;
 pub mod creds;
 pub mod doctor;
 pub mod generate;
+pub mod krew;
 pub mod nodes;
 pub mod pause;
 pub mod reconcile;
 pub mod serve;
 pub mod sim;
 pub mod status;
+pub mod why;
