@@ -121,6 +121,31 @@ impl CachedPod {
     }
 }
 
+/// Which pods are known to wait as `Unschedulable`, so that only a pod that newly became so
+/// wakes scale-up: the scheduler rewrites the condition of every waiting pod on each of its
+/// passes, and waking on those rewrites would keep a batch from ever going quiet.
+#[derive(Debug, Default)]
+pub struct NewlyUnschedulable {
+    waiting: HashSet<(String, Option<k8s_openapi::jiff::Timestamp>)>,
+}
+
+impl NewlyUnschedulable {
+    /// Records the pod's state; `true` when it is unschedulable and was not before.
+    pub fn observe(&mut self, pod: &CachedPod) -> bool {
+        // name and creation time: a pod recreated under the same name is a new pod
+        let id = (
+            pod.key(),
+            pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        );
+        if pod.is_unschedulable() {
+            self.waiting.insert(id)
+        } else {
+            self.waiting.remove(&id);
+            false
+        }
+    }
+}
+
 impl kube::Resource for CachedPod {
     type DynamicType = ();
     type Scope = NamespaceResourceScope;
@@ -357,6 +382,17 @@ mod tests {
         let cached: CachedPod = serde_json::from_value(value).unwrap();
         let err = cached.requirements.unwrap_err();
         assert!(err.contains("lots"), "{err}");
+    }
+
+    #[test]
+    fn only_a_pod_that_newly_waits_wakes_scale_up() {
+        let mut seen = NewlyUnschedulable::default();
+        let waiting: CachedPod = serde_json::from_value(full("web-1", None)).unwrap();
+        assert!(seen.observe(&waiting));
+        assert!(!seen.observe(&waiting), "a rewrite of the same condition");
+        let bound: CachedPod = serde_json::from_value(full("web-1", Some("n1"))).unwrap();
+        assert!(!seen.observe(&bound));
+        assert!(seen.observe(&waiting), "waiting again after it was bound");
     }
 
     #[test]

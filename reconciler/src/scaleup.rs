@@ -342,9 +342,18 @@ pub async fn plan_and_act(ctx: &Context, stores: &Stores) -> Result<Option<Plan>
             facts,
         })
         .collect();
+    // A record whose Node is already Ready is room on an existing node (counted above, with
+    // what its pods use), not room still coming: counting both would promise a pod a node that
+    // another pod takes, and leave it waiting for the next node to come up.
+    let ready_nodes: std::collections::HashSet<&str> = nodes
+        .iter()
+        .filter(|n| n.facts.ready)
+        .map(|n| n.facts.name.as_str())
+        .collect();
     let inflight: Vec<InflightNode> = vns
         .iter()
         .filter(|v| in_flight(v))
+        .filter(|v| !ready_nodes.contains(crate::vpsienode::node_name_of(v).as_str()))
         .map(|v| InflightNode {
             group: v.spec.node_group_name.clone(),
             offering: v.spec.instance_type.clone(),

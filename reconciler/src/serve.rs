@@ -46,7 +46,7 @@ fn cache<K>(
     api: Api<K>,
     config: watcher::Config,
     trim: fn(&mut K),
-    on_change: impl Fn(&K) + Send + 'static,
+    mut on_change: impl FnMut(&K) + Send + 'static,
 ) -> (Store<K>, impl Future<Output = ()> + Send)
 where
     K: kube::Resource<DynamicType = ()>
@@ -82,9 +82,12 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         // small pages: each page is parsed whole before it is trimmed
         watcher::Config::default().page_size(250),
         forget_version,
-        move |p| {
-            if p.is_unschedulable() {
-                t.notify_one();
+        {
+            let mut waiting = crate::pods::NewlyUnschedulable::default();
+            move |p| {
+                if waiting.observe(p) {
+                    t.notify_one();
+                }
             }
         },
     );
