@@ -29,7 +29,7 @@ pub fn completion_script(shell: Shell) -> Vec<u8> {
 }
 
 /// Every generated man page: (file name, content). One for the main command and one per
-/// subcommand.
+/// visible subcommand, nested ones included (`kubectl-vpsie-creds-rotate.1`).
 pub fn man_pages() -> Result<Vec<(String, Vec<u8>)>, PluginError> {
     let command = Cli::command();
     let mut pages = Vec::new();
@@ -38,16 +38,26 @@ pub fn man_pages() -> Result<Vec<(String, Vec<u8>)>, PluginError> {
         .render(&mut main)
         .map_err(|e| PluginError::Io("rendering the man page".into(), e))?;
     pages.push(("kubectl-vpsie.1".to_string(), main));
+    sub_pages(&command, "kubectl-vpsie", &mut pages)?;
+    Ok(pages)
+}
+
+fn sub_pages(
+    command: &clap::Command,
+    prefix: &str,
+    pages: &mut Vec<(String, Vec<u8>)>,
+) -> Result<(), PluginError> {
     for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let name = format!("kubectl-vpsie-{}", sub.get_name());
-        let sub = sub.clone().name(name.clone());
+        let name = format!("{prefix}-{}", sub.get_name());
+        let page_command = sub.clone().name(name.clone());
         let mut page = Vec::new();
-        clap_mangen::Man::new(sub)
+        clap_mangen::Man::new(page_command)
             .render(&mut page)
             .map_err(|e| PluginError::Io(format!("rendering the man page {name}"), e))?;
         pages.push((format!("{name}.1"), page));
+        sub_pages(sub, &name, pages)?;
     }
-    Ok(pages)
+    Ok(())
 }
 
 /// Writes `files` into `dir`, creating it.
@@ -173,6 +183,13 @@ mod tests {
         {
             let file = format!("kubectl-vpsie-{}.1", sub.get_name());
             assert!(pages.iter().any(|(name, _)| name == &file), "{file}");
+            for nested in sub.get_subcommands().filter(|s| !s.is_hide_set()) {
+                let file = format!("kubectl-vpsie-{}-{}.1", sub.get_name(), nested.get_name());
+                assert!(pages.iter().any(|(name, _)| name == &file), "{file}");
+            }
         }
+        assert!(pages
+            .iter()
+            .any(|(name, _)| name == "kubectl-vpsie-creds-rotate.1"));
     }
 }
