@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use kube::Client;
+use kube::api::{Patch, PatchParams};
+use kube::{Api, Client, ResourceExt};
+use vpsie_autoscaler::api::{k8s_time, EventReason, NodeGroup};
 use vpsie_autoscaler::clock::SharedClock;
 use vpsie_autoscaler::cloud::{Offering, Vps, VpsieClient};
 
@@ -175,6 +177,34 @@ impl Context {
                 details,
             },
         );
+    }
+
+    /// Records a scale action the group took: `status.lastScaleTime`, the event on the
+    /// NodeGroup, and the decision in the status report.
+    pub async fn record_scale(
+        &self,
+        group: &NodeGroup,
+        event: EventReason,
+        action: DecisionAction,
+        reason: &str,
+        message: String,
+        details: Vec<String>,
+    ) -> Result<()> {
+        let now = self.now();
+        let name = group.name_any();
+        let ns = group
+            .namespace()
+            .unwrap_or_else(|| self.config.namespace.clone());
+        Api::<NodeGroup>::namespaced(self.kube.clone(), &ns)
+            .patch_status(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({"status": {"lastScaleTime": k8s_time(now)}})),
+            )
+            .await?;
+        self.recorder.publish(group, event, &message, now).await;
+        self.decide(&name, action, reason, message, details);
+        Ok(())
     }
 
     /// Whether `group` avoids `offering` now.

@@ -11,10 +11,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::DaemonSet;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::PostParams;
 use kube::{Api, ResourceExt};
-use serde_json::json;
-use vpsie_autoscaler::api::{chrono_time, k8s_time, EventReason, NodeGroup, VPSieNode};
+use vpsie_autoscaler::api::{chrono_time, EventReason, NodeGroup, VPSieNode};
 use vpsie_autoscaler::scaling::fit::Resources;
 use vpsie_autoscaler::scaling::headroom::{headroom, Headroom, HeadroomInput};
 use vpsie_autoscaler::scaling::plan::OfferingFacts;
@@ -169,23 +168,15 @@ pub async fn act(
             vn.metadata.finalizers = Some(vec![FINALIZER.to_string()]);
             api.create(&PostParams::default(), &vn).await?;
         }
-        Api::<NodeGroup>::namespaced(ctx.kube.clone(), &ns)
-            .patch_status(
-                &name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": {"lastScaleTime": k8s_time(now)}})),
-            )
-            .await?;
-        ctx.recorder
-            .publish(group.as_ref(), EventReason::ScalingUp, &message, now)
-            .await;
-        ctx.decide(
-            &name,
+        ctx.record_scale(
+            group,
+            EventReason::ScalingUp,
             DecisionAction::ScaleUp,
             "UtilizationAboveThreshold",
             message,
             Vec::new(),
-        );
+        )
+        .await?;
     }
     Ok(())
 }

@@ -613,23 +613,15 @@ async fn act(
         if started.is_empty() {
             continue;
         }
-        Api::<NodeGroup>::namespaced(ctx.kube.clone(), &ns)
-            .patch_status(
-                &name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": {"lastScaleTime": k8s_time(now)}})),
-            )
-            .await?;
-        ctx.recorder
-            .publish(group.as_ref(), EventReason::ScalingDown, &message, now)
-            .await;
-        ctx.decide(
-            &name,
+        ctx.record_scale(
+            group,
+            EventReason::ScalingDown,
             DecisionAction::ScaleDown,
             "Underutilized",
             message,
             details,
-        );
+        )
+        .await?;
     }
     Ok(())
 }

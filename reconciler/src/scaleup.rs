@@ -11,11 +11,10 @@ use std::time::Instant;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::PostParams;
 use kube::runtime::reflector::Store;
 use kube::{Api, ResourceExt};
 use rand::Rng;
-use serde_json::json;
 use tokio::sync::Notify;
 use vpsie_autoscaler::api::{EventReason, NodeGroup, VPSieNode, VPSieNodePhase};
 use vpsie_autoscaler::cloud::{BreakerState, Offering};
@@ -412,26 +411,15 @@ async fn act(
             vn.metadata.finalizers = Some(vec![FINALIZER.to_string()]);
             api.create(&PostParams::default(), &vn).await?;
         }
-        let groups_api: Api<NodeGroup> = Api::namespaced(ctx.kube.clone(), &ns);
-        groups_api
-            .patch_status(
-                &gp.group,
-                &PatchParams::default(),
-                &Patch::Merge(
-                    json!({"status": {"lastScaleTime": vpsie_autoscaler::api::k8s_time(now)}}),
-                ),
-            )
-            .await?;
-        ctx.recorder
-            .publish(group.as_ref(), EventReason::ScalingUp, &message, now)
-            .await;
-        ctx.decide(
-            &gp.group,
+        ctx.record_scale(
+            group,
+            EventReason::ScalingUp,
             DecisionAction::ScaleUp,
             "PendingPods",
             message,
             details(gp, pending),
-        );
+        )
+        .await?;
     }
     // Pods nothing was planned for: each group says why.
     for left in &result.unplaced {
@@ -492,6 +480,7 @@ fn details(gp: &vpsie_autoscaler::scaling::plan::GroupPlan, pending: &[PendingPo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn unschedulable_means_reported_by_the_scheduler_and_still_waiting() {
