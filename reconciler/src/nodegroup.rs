@@ -123,6 +123,10 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
 
     ctx.board.observe_nodegroup(group);
     let mut status = group.status.clone().unwrap_or_default();
+    // lastScaleTime is written by whatever scales (scale-up, headroom, scale-down, the minimum
+    // below): this copy of the group may predate their write, and patching it back would undo
+    // it (and with it the stabilization window)
+    status.last_scale_time = None;
     status.observed_generation = group.metadata.generation;
     if let Some(trigger) = group.pending_reconcile_trigger() {
         // a forced reconcile: plan the pending pods now, then acknowledge

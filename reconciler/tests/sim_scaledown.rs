@@ -561,6 +561,23 @@ async fn headroom_adds_a_node_above_the_scale_up_thresholds_and_scale_down_keeps
     .await;
     assert_eq!(records(&client, "web").await.len(), 2);
     assert_eq!(running(&pods(&client, "web").await), 2);
+    // lastScaleTime is the last scale-up's (no stale status write put an older one back)
+    let latest = events(&client, "ScalingUp")
+        .await
+        .iter()
+        .filter_map(|e| e.last_timestamp.clone())
+        .map(|t| t.0)
+        .max()
+        .expect("a ScalingUp event");
+    let ng = Api::<NodeGroup>::namespaced(client.clone(), "kube-system")
+        .get("web")
+        .await
+        .unwrap();
+    let last = ng.status.unwrap().last_scale_time.expect("lastScaleTime").0;
+    assert!(
+        last >= latest,
+        "lastScaleTime {last} predates the last scale-up at {latest}"
+    );
     running_reconciler.stop().await;
     world.shutdown().await;
 }
