@@ -5,33 +5,16 @@
 mod e2e_support;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e_support::{binary, until, Sim};
+use e2e_support::{assert_one_error_line, binary, text, until, Sim};
 use serde_json::Value;
 
 const NG: &str = "production-workers";
 
-/// `kubectl-vpsie <args> --kubeconfig <sim>`, stdin closed.
-fn plugin(sim: &Sim, args: &[&str]) -> Output {
-    Command::new(binary())
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .env("HOME", sim.dir.path())
-        .env_remove("KUBECONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kubectl-vpsie")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn plugin_ok(sim: &Sim, args: &[&str]) -> String {
-    let out = plugin(sim, args);
+    let out = sim.plugin(args);
     e2e_support::assert_success(&out, &format!("kubectl-vpsie {}", args.join(" ")));
     text(&out.stdout)
 }
@@ -41,20 +24,6 @@ fn plugin_json(sim: &Sim, args: &[&str]) -> Value {
     all.extend(["-o", "json"]);
     let out = plugin_ok(sim, &all);
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} -o json: {e}: {out}"))
-}
-
-/// Asserts a failure of one clear line (no Debug dump, no panic) containing every `needle`.
-fn assert_clear_failure(out: &Output, needles: &[&str]) {
-    let stderr = text(&out.stderr);
-    assert!(!out.status.success(), "expected a failure, got {stderr}");
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(errors.len(), 1, "one error line: {stderr}");
-    for n in needles {
-        assert!(errors[0].contains(n), "{n:?} not in {stderr}");
-    }
-    for bad in ["panicked", "Status {", "Error {", "Api(", "backtrace"] {
-        assert!(!stderr.contains(bad), "{bad:?} in {stderr}");
-    }
 }
 
 fn annotation(sim: &Sim, key: &str) -> String {
@@ -118,7 +87,7 @@ fn status_nodes_reconcile_pause_and_resume_against_the_sim() {
     assert!(table.contains("ScaleUp (BelowMinNodes)"), "{table}");
     assert!(
         !table.contains("sim-client-secret")
-            && !text(&plugin(&sim, &["status", "-o", "yaml"]).stdout).contains("sim-client-secret")
+            && !text(&sim.plugin(&["status", "-o", "yaml"]).stdout).contains("sim-client-secret")
     );
 
     // an override shows in MIN/MAX
@@ -322,7 +291,7 @@ fn status_nodes_reconcile_pause_and_resume_against_the_sim() {
 fn the_breaker_opens_and_is_reset_with_confirmation() {
     let sim = Sim::start(&["--speed", "20"]);
     until("a closed breaker", Duration::from_secs(60), || {
-        let out = plugin(&sim, &["breaker", "-o", "json"]);
+        let out = sim.plugin(&["breaker", "-o", "json"]);
         let v: Value = serde_json::from_slice(&out.stdout).ok()?;
         (v["breaker"]["state"] == "closed").then_some(())
     });
@@ -344,7 +313,7 @@ fn the_breaker_opens_and_is_reset_with_confirmation() {
         "the breaker open in `breaker -o json`",
         Duration::from_secs(90),
         || {
-            let out = plugin(&sim, &["breaker", "-o", "json"]);
+            let out = sim.plugin(&["breaker", "-o", "json"]);
             let v: Value = serde_json::from_slice(&out.stdout).ok()?;
             (v["breaker"]["state"] == "open").then_some(v)
         },
@@ -369,8 +338,8 @@ fn the_breaker_opens_and_is_reset_with_confirmation() {
     assert!(status.contains("Breaker:     OPEN since"), "{status}");
 
     // without a terminal and without --yes: refused, nothing requested
-    let out = plugin(&sim, &["breaker", "reset"]);
-    assert_clear_failure(&out, &["refusing to reset the circuit breaker", "--yes"]);
+    let out = sim.plugin(&["breaker", "reset"]);
+    assert_one_error_line(&out, &["refusing to reset the circuit breaker", "--yes"]);
     let ann = sim.kubectl_ok(&[
         "get",
         "cm",
@@ -415,7 +384,7 @@ fn the_breaker_opens_and_is_reset_with_confirmation() {
 fn without_the_controller_and_without_the_crds() {
     let sim = Sim::start(&["--no-reconciler"]);
     // the group is shown, with one line about the controller
-    let out = plugin(&sim, &["status"]);
+    let out = sim.plugin(&["status"]);
     e2e_support::assert_success(&out, "status");
     let table = text(&out.stdout);
     assert!(
@@ -436,18 +405,18 @@ fn without_the_controller_and_without_the_crds() {
         .is_some_and(|p| p.contains("not running")));
     assert_eq!(group(&v, NG)["minNodes"], 3);
     // commands that need the report say so
-    assert_clear_failure(
-        &plugin(&sim, &["breaker"]),
+    assert_one_error_line(
+        &sim.plugin(&["breaker"]),
         &["not running or not publishing", "vpsie-autoscaler"],
     );
-    assert_clear_failure(
-        &plugin(&sim, &["breaker", "reset", "--yes"]),
+    assert_one_error_line(
+        &sim.plugin(&["breaker", "reset", "--yes"]),
         &["not running or not publishing"],
     );
     // reconcile times out naming what to check
     let started = Instant::now();
-    let out = plugin(&sim, &["reconcile", NG, "--timeout", "2s"]);
-    assert_clear_failure(
+    let out = sim.plugin(&["reconcile", NG, "--timeout", "2s"]);
+    assert_one_error_line(
         &out,
         &[
             "was not reconciled within 2s",
@@ -464,32 +433,32 @@ fn without_the_controller_and_without_the_crds() {
         &["pause", "nope"],
         &["resume", "nope"],
     ] {
-        assert_clear_failure(
-            &plugin(&sim, args),
+        assert_one_error_line(
+            &sim.plugin(args),
             &[
                 "NodeGroup \"nope\" not found in namespace kube-system",
                 "kubectl get ng",
             ],
         );
     }
-    let out = plugin(&sim, &["pause", "Bad_Name"]);
+    let out = sim.plugin(&["pause", "Bad_Name"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("invalid NodeGroup name \"Bad_Name\""),
         "{}",
         text(&out.stderr)
     );
-    let out = plugin(&sim, &["pause"]);
+    let out = sim.plugin(&["pause"]);
     assert!(
         !out.status.success() && text(&out.stderr).contains("<NODEGROUP>"),
         "{}",
         text(&out.stderr)
     );
-    assert_clear_failure(
-        &plugin(&sim, &["pause", NG, "--reason", " "]),
+    assert_one_error_line(
+        &sim.plugin(&["pause", NG, "--reason", " "]),
         &["--reason", "fix:"],
     );
-    let out = plugin(&sim, &["reconcile", NG, "--timeout", "soon"]);
+    let out = sim.plugin(&["reconcile", NG, "--timeout", "soon"]);
     assert!(
         !out.status.success() && text(&out.stderr).contains("invalid duration \"soon\""),
         "{}",
@@ -504,7 +473,7 @@ fn without_the_controller_and_without_the_crds() {
         "vpsienodes.autoscaler.vpsie.com",
     ]);
     until("the CRDs gone", Duration::from_secs(30), || {
-        let out = plugin(&sim, &["status"]);
+        let out = sim.plugin(&["status"]);
         (!out.status.success()).then_some(())
     });
     for args in [
@@ -513,8 +482,8 @@ fn without_the_controller_and_without_the_crds() {
         &["reconcile", NG],
         &["pause", "--all"],
     ] {
-        assert_clear_failure(
-            &plugin(&sim, args),
+        assert_one_error_line(
+            &sim.plugin(args),
             &[
                 "CRD (autoscaler.vpsie.com/v1alpha1) is not installed",
                 "kubectl-vpsie crds | kubectl apply -f -",
@@ -584,7 +553,7 @@ fn an_unreachable_cluster_and_rbac_refusals_are_one_line() {
         &["pause", NG],
     ] {
         let out = run(&dead, args);
-        assert_clear_failure(
+        assert_one_error_line(
             &out,
             &[
                 &format!("cannot reach the Kubernetes API server at http://127.0.0.1:{port}"),
@@ -597,7 +566,7 @@ fn an_unreachable_cluster_and_rbac_refusals_are_one_line() {
     let (port, server) = refusing_server(403, "Forbidden");
     let forbidden = kubeconfig_for(dir.path(), &format!("http://127.0.0.1:{port}"));
     let out = run(&forbidden, &["nodes"]);
-    assert_clear_failure(
+    assert_one_error_line(
         &out,
         &[
             "forbidden: cannot list vpsienodes in namespace kube-system",
@@ -605,7 +574,7 @@ fn an_unreachable_cluster_and_rbac_refusals_are_one_line() {
         ],
     );
     let out = run(&forbidden, &["reconcile", NG]);
-    assert_clear_failure(
+    assert_one_error_line(
         &out,
         &[
             "forbidden: cannot get nodegroups/production-workers",

@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use e2e_support::{binary, until, Sim};
+use e2e_support::{assert_one_error_line, binary, text, until, Sim};
 use serde_json::Value;
 
 /// Every secret used here: none may appear in any output.
@@ -25,13 +25,8 @@ const SECRETS: [&str; 5] = [
 /// Runs `kubectl-vpsie <args>` against the sim with `env` and `stdin`; checks the outputs hold
 /// no secret.
 fn plugin(sim: &Sim, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
-    let mut c = Command::new(binary());
-    c.args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .env("HOME", sim.dir.path())
-        .env_remove("KUBECONFIG")
-        .env_remove("VPSIE_CLIENT_ID")
+    let mut c = sim.plugin_command(args);
+    c.env_remove("VPSIE_CLIENT_ID")
         .env_remove("VPSIE_CLIENT_SECRET")
         .stdin(if stdin.is_some() {
             Stdio::piped()
@@ -68,26 +63,11 @@ fn assert_no_secret(what: &str, bytes: &[u8]) {
     }
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn ok_json(sim: &Sim, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Value {
     let out = plugin(sim, args, env, stdin);
     e2e_support::assert_success(&out, &format!("kubectl-vpsie {}", args.join(" ")));
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", text(&out.stdout)))
-}
-
-fn one_error_line(out: &Output, needles: &[&str]) {
-    let stderr = text(&out.stderr);
-    assert!(!out.status.success(), "expected a failure: {stderr}");
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(errors.len(), 1, "one error line: {stderr}");
-    for n in needles {
-        assert!(errors[0].contains(n), "{n:?} not in {stderr}");
-    }
-    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 /// The Secret's data and resourceVersion.
@@ -163,7 +143,7 @@ fn rotate_from_env_and_stdin_refuses_bad_credentials_and_revokes_the_old_account
         ],
         None,
     );
-    one_error_line(
+    assert_one_error_line(
         &out,
         &["refused the new credentials", "was not changed", &url],
     );
@@ -183,7 +163,7 @@ fn rotate_from_env_and_stdin_refuses_bad_credentials_and_revokes_the_old_account
         ("VPSIE_CLIENT_SECRET", "rotated-secret-41c7"),
     ];
     let out = plugin(&sim, &["creds", "rotate", "--from-env"], &env, None);
-    one_error_line(
+    assert_one_error_line(
         &out,
         &["refusing to write Secret kube-system/vpsie-secret", "--yes"],
     );
@@ -195,7 +175,7 @@ fn rotate_from_env_and_stdin_refuses_bad_credentials_and_revokes_the_old_account
         &[("VPSIE_CLIENT_ID", "rotated-id")],
         None,
     );
-    one_error_line(&out, &["VPSIE_CLIENT_SECRET is not set"]);
+    assert_one_error_line(&out, &["VPSIE_CLIENT_SECRET is not set"]);
 
     // the real rotation: validated, written, loaded without a restart
     let v = ok_json(
@@ -259,7 +239,7 @@ fn rotate_from_env_and_stdin_refuses_bad_credentials_and_revokes_the_old_account
         ],
         None,
     );
-    one_error_line(&out, &["refused the new credentials"]);
+    assert_one_error_line(&out, &["refused the new credentials"]);
 
     // --stdin
     sim.admin(
@@ -289,7 +269,7 @@ fn rotate_from_env_and_stdin_refuses_bad_credentials_and_revokes_the_old_account
         &[],
         Some("clientId=x\nclientSecret\n"),
     );
-    one_error_line(&out, &["stdin line 2", "KEY=VALUE"]);
+    assert_one_error_line(&out, &["stdin line 2", "KEY=VALUE"]);
 
     // creds check fails when the loaded pair is revoked
     sim.admin("DELETE", "accounts/stdin-id", None);
@@ -300,7 +280,7 @@ fn rotate_from_env_and_stdin_refuses_bad_credentials_and_revokes_the_old_account
         t.contains("login FAILED") && t.contains("problem: VPSie at"),
         "{t}"
     );
-    one_error_line(&out, &["the credentials are not working"]);
+    assert_one_error_line(&out, &["the credentials are not working"]);
 }
 
 /// A command under a pseudo-terminal (util-linux `script`): what it printed so far, and its
@@ -431,5 +411,5 @@ fn rotate_interactively_hides_the_secret() {
 
     // without a terminal and without --from-env/--stdin: a clear refusal
     let out = plugin(&sim, &["creds", "rotate"], &[], None);
-    one_error_line(&out, &["stdin is not a terminal", "--from-env", "--stdin"]);
+    assert_one_error_line(&out, &["stdin is not a terminal", "--from-env", "--stdin"]);
 }

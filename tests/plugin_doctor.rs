@@ -4,24 +4,16 @@
 
 mod e2e_support;
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
-use e2e_support::{binary, until, Sim};
+use e2e_support::{until, Sim};
 use serde_json::Value;
 
 const NG: &str = "production-workers";
 
 fn plugin(sim: &Sim, args: &[&str]) -> Output {
-    let out = Command::new(binary())
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .env("HOME", sim.dir.path())
-        .env_remove("KUBECONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kubectl-vpsie");
+    let out = sim.plugin(args);
     for stream in [&out.stdout, &out.stderr] {
         let t = String::from_utf8_lossy(stream);
         assert!(!t.contains("sim-client-secret"), "secret in output: {t}");

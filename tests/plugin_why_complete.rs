@@ -4,32 +4,16 @@
 
 mod e2e_support;
 
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use e2e_support::{binary, until, Sim};
+use e2e_support::{binary, text, until, Sim};
 use serde_json::Value;
 
 const NG: &str = "production-workers";
 
-fn plugin(sim: &Sim, args: &[&str]) -> Output {
-    Command::new(binary())
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .env("HOME", sim.dir.path())
-        .env_remove("KUBECONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kubectl-vpsie")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn why(sim: &Sim, pod: &str) -> Value {
-    let out = plugin(sim, &["why", pod, "-o", "json"]);
+    let out = sim.plugin(&["why", pod, "-o", "json"]);
     e2e_support::assert_success(&out, &format!("why {pod}"));
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("why {pod}: {e}: {}", text(&out.stdout)))
@@ -70,10 +54,15 @@ fn why_explains_unfit_coming_and_running_pods() {
     apply(&sim, &pod_yaml("huge", "6", "10Gi", "nodeSelector: {}"));
 
     // a pod for which a node is coming: the VPSieNode is named, planned for this pod
-    let coming = until("why huge: node-coming", Duration::from_secs(60), || {
-        let v = why(&sim, "huge");
-        (v["state"] == "node-coming").then_some(v)
-    });
+    // (the status report that names the pod may be published a moment after the record)
+    let coming = until(
+        "why huge: node-coming, planned for this pod",
+        Duration::from_secs(60),
+        || {
+            let v = why(&sim, "huge");
+            (v["state"] == "node-coming" && v["coming"][0]["plannedForPod"] == true).then_some(v)
+        },
+    );
     assert_eq!(coming["schemaVersion"], 1);
     assert_eq!(coming["pod"], "default/huge");
     assert_eq!(coming["requests"]["cpuMillis"], 6000);
@@ -113,7 +102,7 @@ fn why_explains_unfit_coming_and_running_pods() {
             .is_some_and(|m| m.contains("Insufficient cpu")),
         "{coming}"
     );
-    let table = text(&plugin(&sim, &["why", "huge"]).stdout);
+    let table = text(&sim.plugin(&["why", "huge"]).stdout);
     assert!(table.contains(&format!("{vn} ")), "{table}");
 
     // a pod whose nodeSelector matches no group: each group rejected with its reason
@@ -135,7 +124,10 @@ fn why_explains_unfit_coming_and_running_pods() {
         "{g}"
     );
     assert!(unfit["coming"].as_array().is_some_and(|c| c.is_empty()));
-    let table = text(&plugin(&sim, &["why", "gpu-job", "--pod-namespace", "default"]).stdout);
+    let table = text(
+        &sim.plugin(&["why", "gpu-job", "--pod-namespace", "default"])
+            .stdout,
+    );
     assert!(
         table.contains("Verdict:    no NodeGroup can run it: production-workers"),
         "{table}"
@@ -183,7 +175,7 @@ fn why_explains_unfit_coming_and_running_pods() {
         .as_str()
         .unwrap()
         .starts_with("pod default/huge runs on node "));
-    let table = text(&plugin(&sim, &["why", "huge"]).stdout);
+    let table = text(&sim.plugin(&["why", "huge"]).stdout);
     assert!(
         table.contains("Verdict:    pod default/huge runs on node"),
         "{table}"
@@ -198,7 +190,7 @@ fn why_explains_unfit_coming_and_running_pods() {
             "--pod-namespace is \"c\"",
         ),
     ] {
-        let out = plugin(&sim, &args);
+        let out = sim.plugin(&args);
         let err = text(&out.stderr);
         assert!(
             !out.status.success() && err.starts_with("error: ") && err.contains(needle),

@@ -203,3 +203,45 @@ impl Sim {
 pub fn items(v: &serde_json::Value) -> Vec<serde_json::Value> {
     v["items"].as_array().cloned().unwrap_or_default()
 }
+
+impl Sim {
+    /// The real `kubectl-vpsie` with `args` against this sim (`--kubeconfig`, the sim's HOME,
+    /// no KUBECONFIG from the environment); stdin, stdout and stderr are the caller's to set.
+    pub fn plugin_command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(binary());
+        c.args(args)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .env("HOME", self.dir.path())
+            .env_remove("KUBECONFIG");
+        c
+    }
+
+    /// Runs `kubectl-vpsie <args>` against this sim with stdin closed.
+    pub fn plugin(&self, args: &[&str]) -> Output {
+        self.plugin_command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kubectl-vpsie")
+    }
+}
+
+/// Bytes as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Asserts a failure reported as one clear `error:` line (no Debug dump, no panic) that
+/// contains every `needle`.
+pub fn assert_one_error_line(out: &Output, needles: &[&str]) {
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "expected a failure, got {stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line: {stderr}");
+    for n in needles {
+        assert!(errors[0].contains(n), "{n:?} not in {stderr}");
+    }
+    for bad in ["panicked", "Status {", "Error {", "Api(", "backtrace"] {
+        assert!(!stderr.contains(bad), "{bad:?} in {stderr}");
+    }
+}

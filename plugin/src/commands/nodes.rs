@@ -4,7 +4,7 @@
 //! Collect (VPSieNodes, optionally of one group) -> [`compute`] (pure, [`NodeView`]) ->
 //! table or JSON/YAML of [`NodesView`] (`schemaVersion` 1).
 //!
-//! Stuck when in a phase longer than: Pending 5 min, Provisioning 15 min, Provisioned 10 min,
+//! Stuck when in a phase longer than: Pending 5 min, Provisioning 10 min (the controller fails it at 15), Provisioned 10 min,
 //! Joining 10 min, Terminating the node's `autoscaler.vpsie.com/drain-timeout` (else the
 //! controller's default, 10 min, `--drain-timeout`) plus 5 min to delete, Deleting 10 min; a
 //! Failed node is always flagged.
@@ -145,8 +145,10 @@ pub fn stuck_reason(
             minutes(5),
             "is the controller running? (kubectl vpsie status)",
         ),
+        // before the controller's 15-minute provision timeout fails it: a warning while there is
+        // still time to look
         VPSieNodePhase::Provisioning => (
-            minutes(15),
+            minutes(10),
             "the VPS in the VPSie console, quotas, the breaker (kubectl vpsie breaker)",
         ),
         VPSieNodePhase::Provisioned | VPSieNodePhase::Joining => (
@@ -359,7 +361,7 @@ mod tests {
         let by = |n: &str| v.nodes.iter().find(|x| x.name == n).expect(n).clone();
         assert_eq!(by("web-ready").seconds_in_phase, Some(55 * 60));
         assert!(by("web-ready").stuck.is_none());
-        assert_eq!(by("web-prov").stuck.as_deref(), Some("Provisioning for 20m (over 15m): check the VPS in the VPSie console, quotas, the breaker (kubectl vpsie breaker)"));
+        assert_eq!(by("web-prov").stuck.as_deref(), Some("Provisioning for 20m (over 10m): check the VPS in the VPSie console, quotas, the breaker (kubectl vpsie breaker)"));
         assert!(by("web-join").stuck.is_none(), "8 minutes joining is fine");
         // a drain timeout of 5 min from the annotation, plus 5 min to delete
         assert!(by("web-drain")
@@ -399,7 +401,7 @@ NAME        NODEGROUP   PHASE          NODE        VPS-ID   TYPE              IP
 web-join    web         Joining        -           1001     medium-4cpu-8gb   192.0.2.10   60m   8m
 web-prov    web         Provisioning   -           1001     medium-4cpu-8gb   192.0.2.10   60m   20m        STUCK
 web-ready   web         Ready          web-ready   1001     medium-4cpu-8gb   192.0.2.10   60m   55m
-web-prov: Provisioning for 20m (over 15m): check the VPS in the VPSie console, quotas, the breaker (kubectl vpsie breaker)
+web-prov: Provisioning for 20m (over 10m): check the VPS in the VPSie console, quotas, the breaker (kubectl vpsie breaker)
 ";
         assert_eq!(render_table(&v, false), expected);
         let json = serde_json::to_value(&v).expect("json");
