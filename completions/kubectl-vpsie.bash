@@ -179,7 +179,7 @@ _kubectl__vpsie() {
 
     case "${cmd}" in
         kubectl__vpsie)
-            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --no-color --verbose --help --version crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest help"
+            opts="-n -A -o -v -h -V --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help --version crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,7 +217,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd____complete)
-            opts="-n -o -v -h --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -255,7 +255,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__breaker)
-            opts="-n -o -v -h --kubeconfig --context --namespace --output --no-color --verbose --help status reset help"
+            opts="-n -A -o -v -h --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help status reset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -349,7 +349,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__breaker__subcmd__reset)
-            opts="-y -n -o -v -h --yes --timeout --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-y -n -A -o -v -h --yes --timeout --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -391,7 +391,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__breaker__subcmd__status)
-            opts="-n -o -v -h --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -429,7 +429,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__completions)
-            opts="-n -o -v -h --dir --kubeconfig --context --namespace --output --no-color --verbose --help bash elvish fish powershell zsh"
+            opts="-n -A -o -v -h --dir --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -471,7 +471,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__crds)
-            opts="-n -o -v -h --write --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --write --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -513,7 +513,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__creds)
-            opts="-n -o -v -h --kubeconfig --context --namespace --output --no-color --verbose --help rotate check help"
+            opts="-n -A -o -v -h --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help rotate check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -551,7 +551,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__creds__subcmd__check)
-            opts="-n -o -v -h --no-live --secret-name --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --no-live --secret-name --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -649,7 +649,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__creds__subcmd__rotate)
-            opts="-y -n -o -v -h --client-id --from-env --stdin --skip-validate --yes --no-wait --timeout --secret-name --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-y -n -A -o -v -h --client-id --from-env --stdin --skip-validate --yes --no-wait --timeout --secret-name --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -699,7 +699,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__doctor)
-            opts="-n -o -v -h --no-live --pending-for --drain-timeout --secret-name --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --no-live --pending-for --drain-timeout --secret-name --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1071,7 +1071,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__krew__subcmd__manifest)
-            opts="-n -o -v -h --archives --write --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --archives --write --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1117,7 +1117,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__man)
-            opts="-n -o -v -h --dir --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --dir --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1159,7 +1159,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__nodes)
-            opts="-n -o -v -h --drain-timeout --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --drain-timeout --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1201,7 +1201,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__pause)
-            opts="-n -o -v -h --all --reason --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --all --reason --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1243,7 +1243,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__reconcile)
-            opts="-n -o -v -h --no-wait --timeout --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --no-wait --timeout --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1285,7 +1285,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__resume)
-            opts="-n -o -v -h --all --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --all --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1323,7 +1323,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__serve)
-            opts="-o -v -h --metrics-addr --secret-name --leader-elect --lease-duration --orphan-grace --watch-namespace --cluster-name --batch-idle --batch-max --provision-timeout --join-timeout --poll-interval --offering-backoff --resync --scale-down-interval --drain-timeout --max-drain-parallelism --evict-bare-pods --dry-run --kubeconfig --context --output --no-color --verbose --help"
+            opts="-A -o -v -h --metrics-addr --secret-name --leader-elect --lease-duration --orphan-grace --watch-namespace --cluster-name --batch-idle --batch-max --provision-timeout --join-timeout --poll-interval --offering-backoff --resync --scale-down-interval --drain-timeout --max-drain-parallelism --evict-bare-pods --dry-run --kubeconfig --context --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1421,7 +1421,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__sim)
-            opts="-n -o -v -h --for --speed --api-port --cloud-port --metrics-port --no-reconciler --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --for --speed --api-port --cloud-port --metrics-port --no-reconciler --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1479,7 +1479,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__status)
-            opts="-w -n -o -v -h --watch --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-w -n -A -o -v -h --watch --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1517,7 +1517,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__version)
-            opts="-n -o -v -h --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1555,7 +1555,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__why)
-            opts="-n -o -v -h --pod-namespace --kubeconfig --context --namespace --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --pod-namespace --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

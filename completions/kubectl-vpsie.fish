@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kubectl_vpsie_global_optspecs
-    string join \n kubeconfig= context= n/namespace= o/output= no-color v/verbose h/help V/version
+    string join \n kubeconfig= context= n/namespace= A/all-namespaces o/output= no-color v/verbose h/help V/version
 end
 
 function __fish_kubectl_vpsie_needs_command
@@ -31,6 +31,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s o -l output
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -61,6 +62,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -s o -
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand crds" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -77,6 +79,7 @@ wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l no-reconciler -d 'Do not run the reconciler: only the simulated cloud and cluster'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand sim" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -106,6 +109,7 @@ json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l evict-bare-pods -d 'Also remove nodes whose pods have no controller (they are lost, not moved); without it, such a pod keeps its node unless annotated cluster-autoscaler.kubernetes.io/safe-to-evict=true'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l dry-run -d 'Plan and report, but never create or delete anything on VPSie'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -116,6 +120,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -s 
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand version" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -127,6 +132,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions"
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -138,6 +144,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s o -l
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -149,6 +156,7 @@ wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -s w -l watch -d 'Keep watching and redraw on every change (plain lines when stdout is not a terminal; one document per change with -o json|yaml)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -160,6 +168,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -s o 
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand nodes" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -172,6 +181,7 @@ wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -l no-wait -d 'Set the annotation and return without waiting for the controller'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand reconcile" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -184,6 +194,7 @@ wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -l all -d 'Every NodeGroup of the namespace'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand pause" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -195,6 +206,7 @@ wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -l all -d 'Every NodeGroup of the namespace'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -205,6 +217,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and not __fish_seen_subcommand_from status reset help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -218,6 +231,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from status" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from status" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -230,6 +244,7 @@ wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -s y -l yes -d 'Do not ask for confirmation (required when stdin is not a terminal)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand breaker; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -243,6 +258,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and n
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and not __fish_seen_subcommand_from rotate check help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -264,6 +280,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and _
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l skip-validate -d 'Do not log in with the new pair before writing it'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -s y -l yes -d 'Do not ask for confirmation (required when there is no terminal, and with --stdin)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l no-wait -d 'Write the Secret and return without waiting for the controller'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -276,6 +293,7 @@ wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -l no-live -d 'Do not log in to VPSie with the Secret\'s pair (only compare with the controller\'s report)'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand creds; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -293,6 +311,7 @@ wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -l no-live -d 'Do not log in to VPSie with the Secret\'s pair'
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -304,6 +323,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -s o -l
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand why" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -314,6 +334,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand __complete" 
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand __complete" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand __complete" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand __complete" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand __complete" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -326,6 +347,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifes
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand krew-manifest" -s h -l help -d 'Print help (see more with \'--help\')'

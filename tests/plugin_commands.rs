@@ -1,14 +1,14 @@
 //! The operator commands (`status`, `nodes`, `reconcile`, `pause`/`resume`, `breaker`) end to
 //! end: the real `kubectl-vpsie` binary against `kubectl-vpsie sim` with the reconciler running,
-//! once through kubectl's plugin discovery (`kubectl vpsie status`), and their errors.
+//! each run as `kubectl vpsie ...` (kubectl's plugin discovery on PATH), and their errors.
 
 mod e2e_support;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use e2e_support::{assert_one_error_line, binary, text, until, Sim};
+use e2e_support::{assert_one_error_line, text, until, Sim};
 use serde_json::Value;
 
 const NG: &str = "production-workers";
@@ -166,10 +166,8 @@ fn status_nodes_reconcile_pause_and_resume_against_the_sim() {
     assert_eq!(annotation(&sim, "reconcile-trigger"), second);
 
     // status --watch -o json: one document per change, the pause shows up
-    let mut watch = Command::new(binary())
-        .args(["status", "--watch", "-o", "json", "--kubeconfig"])
-        .arg(&sim.kubeconfig)
-        .env_remove("KUBECONFIG")
+    let mut watch = sim
+        .plugin_command(&["status", "--watch", "-o", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -249,39 +247,15 @@ fn status_nodes_reconcile_pause_and_resume_against_the_sim() {
     assert_eq!(annotation(&sim, "autoscaler.vpsie.com/pause-reason"), "");
     assert_eq!(group(&plugin_json(&sim, &["status"]), NG)["paused"], false);
 
-    // through kubectl's plugin discovery
-    let bin_dir = sim.path("bin");
-    std::fs::create_dir_all(&bin_dir).expect("bin dir");
-    std::os::unix::fs::symlink(binary(), bin_dir.join("kubectl-vpsie")).expect("symlink");
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    // kubectl takes no flags before a plugin's name: the kubeconfig comes from KUBECONFIG
-    let kubectl = |args: &[&str]| {
-        Command::new("kubectl")
-            .args(args)
-            .env("PATH", &path)
-            .env("KUBECONFIG", &sim.kubeconfig)
-            .env("HOME", sim.dir.path())
-            .output()
-            .expect("run kubectl")
-    };
-    let out = kubectl(&["plugin", "list"]);
+    // every command above ran as `kubectl vpsie ...`; kubectl lists the plugin too
+    let out = sim
+        .kubectl()
+        .args(["plugin", "list"])
+        .env("PATH", e2e_support::plugin_path(sim.dir.path()))
+        .output()
+        .expect("kubectl plugin list");
     assert!(
         text(&out.stdout).contains("kubectl-vpsie"),
-        "{}",
-        text(&out.stdout)
-    );
-    let out = kubectl(&["vpsie", "status", "-o", "json"]);
-    e2e_support::assert_success(&out, "kubectl vpsie status -o json");
-    let via_kubectl: Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(group(&via_kubectl, NG)["readyNodes"], 3);
-    let out = kubectl(&["vpsie", "status"]);
-    e2e_support::assert_success(&out, "kubectl vpsie status");
-    assert!(
-        text(&out.stdout).contains("NODEGROUP"),
         "{}",
         text(&out.stdout)
     );
@@ -531,11 +505,7 @@ fn kubeconfig_for(dir: &std::path::Path, server: &str) -> std::path::PathBuf {
 fn an_unreachable_cluster_and_rbac_refusals_are_one_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |kubeconfig: &std::path::Path, args: &[&str]| {
-        Command::new(binary())
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .env_remove("KUBECONFIG")
+        e2e_support::kubectl_plugin(dir.path(), kubeconfig, args)
             .stdin(Stdio::null())
             .output()
             .expect("run")
@@ -583,4 +553,122 @@ fn an_unreachable_cluster_and_rbac_refusals_are_one_line() {
     );
     assert!(!text(&out.stderr).contains("not-a-real-token"));
     drop(server);
+}
+
+#[test]
+fn all_namespaces_shows_groups_the_controller_does_not_watch() {
+    let sim = Sim::start(&["--speed", "20"]);
+    sim.kubectl_ok(&["create", "namespace", "team-a"]);
+    let stray = include_str!("../src/sim/example-nodegroup.yaml")
+        .replace("name: production-workers", "name: batch")
+        .replace("namespace: kube-system", "namespace: team-a");
+    let out = sim.kubectl_stdin(&["apply", "-f", "-"], &stray);
+    e2e_support::assert_success(&out, "kubectl apply the team-a NodeGroup");
+
+    // -n alone: only the controller's namespace
+    let status = plugin_json(&sim, &["status"]);
+    assert_eq!(status["allNamespaces"], false);
+    assert_eq!(status["nodeGroups"].as_array().map(Vec::len), Some(1));
+
+    // -A: both, with their namespaces; the stray one says nothing scales it, and how to fix it
+    let status = plugin_json(&sim, &["status", "-A"]);
+    assert_eq!(status["allNamespaces"], true);
+    let groups: Vec<(String, String)> = status["nodeGroups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            (
+                g["namespace"].as_str().unwrap_or_default().to_string(),
+                g["name"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("kube-system".to_string(), NG.to_string()),
+            ("team-a".to_string(), "batch".to_string())
+        ]
+    );
+    let batch = &status["nodeGroups"][1];
+    assert!(
+        batch["problem"].as_str().is_some_and(|p| p.contains(
+            "in namespace team-a, which the controller of namespace kube-system does not watch"
+        ) && p.contains("--watch-namespace team-a")),
+        "{batch}"
+    );
+    assert!(batch["lastDecision"].is_null(), "{batch}");
+    assert!(status["nodeGroups"][0]["problem"].is_null(), "{status}");
+    let table = plugin_ok(&sim, &["status", "--all-namespaces"]);
+    let header = table
+        .lines()
+        .find(|l| l.contains("NODEGROUP"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(header.starts_with("NAMESPACE "), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["team-a", "batch"])),
+        "{table}"
+    );
+    assert!(
+        table.contains("team-a/batch:\n  problem: in namespace team-a"),
+        "{table}"
+    );
+
+    // nodes -A: a NAMESPACE column once the controller's nodes exist
+    until(
+        "VPSieNodes of the watched group",
+        Duration::from_secs(60),
+        || {
+            let v = plugin_json(&sim, &["nodes", "-A"]);
+            let nodes = v["nodes"].as_array()?.clone();
+            (!nodes.is_empty()).then_some(())?;
+            assert_eq!(v["allNamespaces"], true);
+            assert!(nodes.iter().all(|n| n["namespace"] == "kube-system"), "{v}");
+            Some(())
+        },
+    );
+    let table = plugin_ok(&sim, &["nodes", "-A"]);
+    assert!(table.starts_with("NAMESPACE "), "{table}");
+    let out = sim.plugin(&["nodes", "nosuch", "-A"]);
+    assert_one_error_line(
+        &out,
+        &[
+            "NodeGroup \"nosuch\" not found in any namespace",
+            "kubectl get ng -A",
+        ],
+    );
+
+    // doctor warns about the stray group, with the fix
+    let out = sim.plugin(&["doctor", "-o", "json", "--no-live"]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("doctor json");
+    let f = v["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["check"] == "nodegroup/team-a/batch"))
+        .unwrap_or_else(|| panic!("no finding for team-a/batch: {v}"));
+    assert_eq!(f["severity"], "warning", "{f}");
+    assert!(
+        f["fix"]
+            .as_str()
+            .is_some_and(|s| s.contains("metadata.namespace to kube-system")),
+        "{f}"
+    );
+
+    // commands that act in one namespace refuse -A in one line
+    for args in [
+        &["pause", NG, "-A"][..],
+        &["reconcile", NG, "-A"],
+        &["breaker", "-A"],
+    ] {
+        let out = sim.plugin(args);
+        assert_one_error_line(
+            &out,
+            &[
+                "-A/--all-namespaces applies to status, nodes and doctor only",
+                "pass -n NAMESPACE",
+            ],
+        );
+    }
 }

@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use e2e_support::{assert_one_error_line, binary, text, until, Sim};
+use e2e_support::{assert_one_error_line, text, until, Sim};
 use serde_json::Value;
 
 /// Every secret used here: none may appear in any output.
@@ -365,9 +365,10 @@ fn rotate_interactively_hides_the_secret() {
         "accounts",
         Some(r#"{"client_id": "pty-id", "client_secret": "pty-secret-5d0e"}"#),
     );
+    // as `kubectl vpsie`: kubectl execs the plugin, which keeps the terminal
     let cmd = format!(
-        "{} creds rotate --kubeconfig {}",
-        quote(&binary().to_string_lossy()),
+        "PATH={} kubectl vpsie creds rotate --kubeconfig {}",
+        quote(&e2e_support::plugin_path(sim.dir.path())),
         quote(&sim.kubeconfig.to_string_lossy())
     );
     let mut pty = Pty::spawn(&cmd, sim.dir.path());

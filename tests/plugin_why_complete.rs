@@ -205,9 +205,7 @@ fn why_explains_unfit_coming_and_running_pods() {
 fn kubectl_completes_the_plugin_through_kubectl_complete_vpsie() {
     let sim = Sim::start(&["--speed", "20"]);
     // kubectl_complete-vpsie and kubectl-vpsie on PATH, as krew (or a package) installs them
-    let bin_dir = sim.path("bin");
-    std::fs::create_dir_all(&bin_dir).expect("bin dir");
-    std::os::unix::fs::symlink(binary(), bin_dir.join("kubectl-vpsie")).expect("symlink");
+    let bin_dir = e2e_support::plugin_bin_dir(sim.dir.path());
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("completions")
         .join("kubectl_complete-vpsie");
@@ -285,4 +283,74 @@ fn kubectl_completes_the_plugin_through_kubectl_complete_vpsie() {
     );
     let out = kubectl(&nowhere, &["__complete", "vpsie", "reconcile", ""]);
     assert_eq!(lines(&out), [":4"], "{out}");
+}
+
+/// The commands that need no cluster, run as `kubectl vpsie ...`: their output is what the
+/// binary generated into the repository (completions, man page, CRDs) or its version.
+#[test]
+fn offline_commands_work_as_a_kubectl_plugin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |args: &[&str]| {
+        let out = Command::new("kubectl")
+            .arg("vpsie")
+            .args(args)
+            .env("PATH", e2e_support::plugin_path(dir.path()))
+            .env("HOME", dir.path())
+            .env_remove("KUBECONFIG")
+            .output()
+            .expect("run kubectl vpsie");
+        e2e_support::assert_success(&out, &format!("kubectl vpsie {}", args.join(" ")));
+        text(&out.stdout)
+    };
+    let direct = Command::new(binary())
+        .arg("version")
+        .output()
+        .expect("kubectl-vpsie version");
+    let version = run(&["version"]);
+    assert_eq!(version, text(&direct.stdout));
+    assert!(version.starts_with("kubectl-vpsie "), "{version}");
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).expect(p);
+    assert_eq!(
+        run(&["completions", "bash"]),
+        read("completions/kubectl-vpsie.bash")
+    );
+    assert_eq!(
+        run(&["completions", "zsh"]),
+        read("completions/_kubectl-vpsie")
+    );
+    assert_eq!(run(&["man"]), read("man/kubectl-vpsie.1"));
+    let docs = |yaml: &str| -> Vec<serde_json::Value> {
+        use serde::Deserialize;
+        serde_yaml::Deserializer::from_str(yaml)
+            .map(|d| serde_json::Value::deserialize(d).expect("yaml"))
+            .filter(|v| !v.is_null())
+            .collect()
+    };
+    let mut want = docs(&read("deploy/crds/nodegroups.autoscaler.vpsie.com.yaml"));
+    want.extend(docs(&read(
+        "deploy/crds/vpsienodes.autoscaler.vpsie.com.yaml",
+    )));
+    assert_eq!(
+        docs(&run(&["crds"])),
+        want,
+        "`kubectl vpsie crds` is deploy/crds/"
+    );
+    let help = run(&["--help"]);
+    for sub in [
+        "status",
+        "nodes",
+        "reconcile",
+        "pause",
+        "resume",
+        "breaker",
+        "creds",
+        "doctor",
+        "why",
+    ] {
+        assert!(
+            help.contains(&format!("  {sub} ")),
+            "{sub} in --help: {help}"
+        );
+    }
 }

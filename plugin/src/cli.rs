@@ -45,6 +45,11 @@ pub struct GlobalArgs {
     #[arg(short = 'n', long, global = true, default_value = "kube-system")]
     pub namespace: String,
 
+    /// List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the
+    /// controller's namespace.
+    #[arg(short = 'A', long = "all-namespaces", global = true)]
+    pub all_namespaces: bool,
+
     /// Output format.
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

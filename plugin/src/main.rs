@@ -52,6 +52,12 @@ fn init_logging(verbose: u8) {
 }
 
 async fn run(cli: Cli) -> Result<(), PluginError> {
+    if cli.global.all_namespaces && !takes_all_namespaces(&cli.command) {
+        return Err(PluginError::Config(format!(
+            "-A/--all-namespaces applies to status, nodes and doctor only; `{}` acts in one namespace: pass -n NAMESPACE instead",
+            command_name(&cli.command)
+        )));
+    }
     match cli.command {
         Command::Version => {
             println!("kubectl-vpsie {}", env!("CARGO_PKG_VERSION"));
@@ -161,6 +167,37 @@ async fn run(cli: Cli) -> Result<(), PluginError> {
     }
 }
 
+/// Whether `-A` means something to `command`.
+fn takes_all_namespaces(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Status(_) | Command::Nodes(_) | Command::Doctor(_) | Command::Complete(_)
+    )
+}
+
+/// The subcommand's name as typed.
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Crds(_) => "crds",
+        Command::Sim(_) => "sim",
+        Command::Serve(_) => "serve",
+        Command::Version => "version",
+        Command::Completions(_) => "completions",
+        Command::Man(_) => "man",
+        Command::Status(_) => "status",
+        Command::Nodes(_) => "nodes",
+        Command::Reconcile(_) => "reconcile",
+        Command::Pause(_) => "pause",
+        Command::Resume(_) => "resume",
+        Command::Breaker(_) => "breaker",
+        Command::Creds(_) => "creds",
+        Command::Doctor(_) => "doctor",
+        Command::Why(_) => "why",
+        Command::Complete(_) => "__complete",
+        Command::KrewManifest(_) => "krew-manifest",
+    }
+}
+
 /// The cluster of `--kubeconfig`/`--context` and the namespace of `-n`.
 async fn cluster(global: &cli::GlobalArgs) -> Result<commands::common::Cluster, PluginError> {
     let config = kube_config(global).await?;
@@ -171,6 +208,7 @@ async fn cluster(global: &cli::GlobalArgs) -> Result<commands::common::Cluster, 
         client,
         url,
         namespace: global.namespace.clone(),
+        all_namespaces: global.all_namespaces,
     })
 }
 

@@ -205,9 +205,14 @@ pub fn items(v: &serde_json::Value) -> Vec<serde_json::Value> {
 }
 
 impl Sim {
-    /// The real `kubectl-vpsie` with `args` against this sim (`--kubeconfig`, the sim's HOME,
-    /// no KUBECONFIG from the environment); stdin, stdout and stderr are the caller's to set.
+    /// `kubectl vpsie <args>` against this sim: see [`kubectl_plugin`].
     pub fn plugin_command(&self, args: &[&str]) -> Command {
+        kubectl_plugin(self.dir.path(), &self.kubeconfig, args)
+    }
+
+    /// The binary under test itself, not through kubectl (for what kubectl would get in the
+    /// way of, like `kubectl-vpsie __complete`).
+    pub fn binary_command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(binary());
         c.args(args)
             .arg("--kubeconfig")
@@ -217,13 +222,51 @@ impl Sim {
         c
     }
 
-    /// Runs `kubectl-vpsie <args>` against this sim with stdin closed.
+    /// Runs `kubectl vpsie <args>` against this sim with stdin closed.
     pub fn plugin(&self, args: &[&str]) -> Output {
         self.plugin_command(args)
             .stdin(Stdio::null())
             .output()
             .expect("run kubectl-vpsie")
     }
+}
+
+/// `<dir>/bin`, holding only `kubectl-vpsie` (a link to the binary under test), to put first
+/// on PATH as krew would.
+pub fn plugin_bin_dir(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    let link = bin.join("kubectl-vpsie");
+    if !link.exists() {
+        std::fs::create_dir_all(&bin).expect("bin dir");
+        std::os::unix::fs::symlink(binary(), &link).expect("link kubectl-vpsie");
+    }
+    bin
+}
+
+/// PATH with [`plugin_bin_dir`] of `dir` first.
+pub fn plugin_path(dir: &Path) -> String {
+    format!(
+        "{}:{}",
+        plugin_bin_dir(dir).display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// `kubectl vpsie <args> --kubeconfig <kubeconfig>`: the real kubectl finds the binary under
+/// test on PATH (its plugin discovery) and execs it, so every plugin test also proves the
+/// command works as a kubectl plugin. `--kubeconfig` goes after the arguments (kubectl takes
+/// no flags before a plugin's name and passes everything after it on). HOME is `home`, no
+/// KUBECONFIG from the environment. Stdin, stdout and stderr are the caller's to set.
+pub fn kubectl_plugin(home: &Path, kubeconfig: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("kubectl");
+    c.arg("vpsie")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .env("PATH", plugin_path(home))
+        .env("HOME", home)
+        .env_remove("KUBECONFIG");
+    c
 }
 
 /// Bytes as text.

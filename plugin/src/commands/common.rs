@@ -22,6 +22,8 @@ pub struct Cluster {
     pub url: String,
     /// The namespace (`-n`, default kube-system).
     pub namespace: String,
+    /// `-A`: list NodeGroups and VPSieNodes of every namespace.
+    pub all_namespaces: bool,
 }
 
 /// What a failed request was doing, so its error can say so.
@@ -125,26 +127,58 @@ impl Cluster {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
 
+    /// The error of a failed list of `resource`: with `-A`, a 403 says that a cluster-wide
+    /// list was refused.
+    fn list_err(&self, e: kube::Error, resource: &'static str) -> PluginError {
+        if self.all_namespaces {
+            if let kube::Error::Api(status) = &e {
+                if status.code == 403 {
+                    return PluginError::Api(format!(
+                        "forbidden: cannot list {resource} in all namespaces ({}); drop -A and pass -n NAMESPACE, or ask your cluster admin for cluster-wide read access (check with `kubectl auth can-i list {resource} -A`)",
+                        status.message
+                    ));
+                }
+            }
+        }
+        self.err(
+            e,
+            Op {
+                verb: "list",
+                resource,
+            },
+            None,
+        )
+    }
+
+    /// NodeGroups to list and watch: of every namespace with `-A`, else of the namespace.
+    pub fn nodegroups_listed(&self) -> Api<NodeGroup> {
+        if self.all_namespaces {
+            Api::all(self.client.clone())
+        } else {
+            self.nodegroups()
+        }
+    }
+
+    /// VPSieNodes to list and watch: of every namespace with `-A`, else of the namespace.
+    pub fn vpsienodes_listed(&self) -> Api<VPSieNode> {
+        if self.all_namespaces {
+            Api::all(self.client.clone())
+        } else {
+            self.vpsienodes()
+        }
+    }
+
     /// ConfigMaps of the namespace.
     pub fn configmaps(&self) -> Api<ConfigMap> {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
 
-    /// Every NodeGroup.
+    /// Every NodeGroup (of every namespace with `-A`).
     pub async fn list_nodegroups(&self) -> Result<ObjectList<NodeGroup>, PluginError> {
-        self.nodegroups()
+        self.nodegroups_listed()
             .list(&ListParams::default())
             .await
-            .map_err(|e| {
-                self.err(
-                    e,
-                    Op {
-                        verb: "list",
-                        resource: "nodegroups",
-                    },
-                    None,
-                )
-            })
+            .map_err(|e| self.list_err(e, "nodegroups"))
     }
 
     /// One NodeGroup; a clear error when it does not exist.
@@ -173,20 +207,11 @@ impl Cluster {
                 vpsie_autoscaler::api::annotations::LABEL_NODEGROUP
             ));
         }
-        self.vpsienodes()
+        self.vpsienodes_listed()
             .list(&lp)
             .await
             .map(|l| l.items)
-            .map_err(|e| {
-                self.err(
-                    e,
-                    Op {
-                        verb: "list",
-                        resource: "vpsienodes",
-                    },
-                    None,
-                )
-            })
+            .map_err(|e| self.list_err(e, "vpsienodes"))
     }
 
     /// The status ConfigMap, `None` when absent.

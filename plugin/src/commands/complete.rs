@@ -252,6 +252,7 @@ async fn names(want: &Want, conn: &Connection, current: &str) -> Vec<String> {
             .namespace
             .clone()
             .unwrap_or_else(|| "kube-system".into()),
+        all_namespaces: false,
         output: OutputFormat::Table,
         no_color: true,
         verbose: 0,

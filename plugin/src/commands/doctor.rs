@@ -12,6 +12,8 @@
 //!   fix for that type;
 //! - `rate-limit`: not blocked by a 429, the client-side limiter not saturated;
 //! - `nodegroup/<name>`: no Error condition (InvalidConfiguration...), no annotation problem;
+//! - `nodegroup/<namespace>/<name>`: a NodeGroup in another namespace, which the controller
+//!   does not watch (a warning: nothing scales it);
 //! - `vpsienode/<name>`: not stuck in a phase (the rules of `nodes`);
 //! - `pending-pods`: no pod unschedulable for longer than `--pending-for`, and no group whose
 //!   last decision says no offering fits.
@@ -116,8 +118,10 @@ pub struct DoctorView {
 pub struct DoctorInput {
     /// `Err(message)` when a CRD is not installed.
     pub crds: Result<(), String>,
-    /// The NodeGroups.
+    /// The NodeGroups of the namespace.
     pub nodegroups: Vec<NodeGroup>,
+    /// NodeGroups of other namespaces (none when they cannot be listed).
+    pub elsewhere: Vec<NodeGroup>,
     /// The VPSieNodes.
     pub vpsienodes: Vec<VPSieNode>,
     /// The status report, or why there is none.
@@ -501,6 +505,18 @@ pub fn compute(
                 f.push(bad(&check, Severity::Error, p, fix));
             }
         }
+        for ng in &input.elsewhere {
+            let other = ng.metadata.namespace.clone().unwrap_or_default();
+            let name = ng.metadata.name.clone().unwrap_or_default();
+            f.push(bad(
+                &format!("nodegroup/{other}/{name}"),
+                Severity::Warning,
+                crate::commands::status::unwatched_problem(&other, ns),
+                format!(
+                    "`kubectl get ng {name} -n {other} -o yaml`, change metadata.namespace to {ns} and apply it, then delete the old one"
+                ),
+            ));
+        }
         if invalid == 0 && !input.nodegroups.is_empty() {
             f.push(ok(
                 "nodegroups",
@@ -509,7 +525,7 @@ pub fn compute(
         }
 
         // VPSieNodes
-        let view = nodes::compute(&input.vpsienodes, now, drain_timeout, ns);
+        let view = nodes::compute(&input.vpsienodes, now, drain_timeout, ns, false);
         for n in view.nodes.iter().filter(|n| n.stuck.is_some()) {
             f.push(bad(
                 &format!("vpsienode/{}", n.name),
@@ -637,12 +653,26 @@ pub async fn collect(
     secret_name: &str,
     no_live: bool,
 ) -> Result<DoctorInput, PluginError> {
-    let (ngs, vns, cm, secret) = tokio::join!(
-        cluster.list_nodegroups(),
-        cluster.list_vpsienodes(None),
-        cluster.status_configmap(),
-        creds::get_secret(cluster, secret_name)
+    // the namespace's own objects; every namespace is looked at only for stray NodeGroups
+    let own = Cluster {
+        all_namespaces: false,
+        ..cluster.clone()
+    };
+    let all_groups: Api<NodeGroup> = Api::all(cluster.client.clone());
+    let list_all = ListParams::default();
+    let (ngs, vns, cm, secret, all_groups) = tokio::join!(
+        own.list_nodegroups(),
+        own.list_vpsienodes(None),
+        own.status_configmap(),
+        creds::get_secret(&own, secret_name),
+        all_groups.list(&list_all)
     );
+    let elsewhere: Vec<NodeGroup> = all_groups
+        .map(|l| l.items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|ng| ng.metadata.namespace.as_deref() != Some(cluster.namespace.as_str()))
+        .collect();
     let (crds, nodegroups, vpsienodes) = match (ngs, vns) {
         (Ok(g), Ok(n)) => (Ok(()), g.items, n),
         (Err(e @ PluginError::CrdsMissing { .. }), _)
@@ -675,6 +705,7 @@ pub async fn collect(
     Ok(DoctorInput {
         crds,
         nodegroups,
+        elsewhere,
         vpsienodes,
         report,
         secret_ref,

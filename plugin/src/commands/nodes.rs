@@ -29,11 +29,14 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct NodesView {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
-    /// The namespace read.
+    /// The namespace read (`-n`).
     pub namespace: String,
+    /// `-A`: the VPSieNodes of every namespace.
+    #[serde(default)]
+    pub all_namespaces: bool,
     /// The time ages were measured against.
     pub generated_at: DateTime<Utc>,
-    /// The nodes, by group then name.
+    /// The nodes, by namespace, group, then name.
     pub nodes: Vec<NodeView>,
     /// How many are stuck.
     pub stuck: usize,
@@ -43,6 +46,9 @@ pub struct NodesView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeView {
+    /// The VPSieNode's namespace.
+    #[serde(default)]
+    pub namespace: String,
     /// The VPSieNode's name.
     pub name: String,
     /// Its NodeGroup.
@@ -179,6 +185,7 @@ pub fn compute(
     wall_now: DateTime<Utc>,
     default_drain: Duration,
     namespace: &str,
+    all_namespaces: bool,
 ) -> NodesView {
     let now = common::reference_now(wall_now, nodes.iter().flat_map(timestamps));
     let mut out: Vec<NodeView> = nodes
@@ -189,6 +196,11 @@ pub fn compute(
             let elapsed = since.map(|s| now - s);
             let drain = vn.drain_timeout().ok().flatten().unwrap_or(default_drain);
             NodeView {
+                namespace: vn
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| namespace.to_string()),
                 name: vn.metadata.name.clone().unwrap_or_default(),
                 node_group: vn.node_group_name().to_string(),
                 phase: status.phase.as_str().to_string(),
@@ -207,10 +219,13 @@ pub fn compute(
             }
         })
         .collect();
-    out.sort_by(|a, b| (&a.node_group, &a.name).cmp(&(&b.node_group, &b.name)));
+    out.sort_by(|a, b| {
+        (&a.namespace, &a.node_group, &a.name).cmp(&(&b.namespace, &b.node_group, &b.name))
+    });
     NodesView {
         schema_version: SCHEMA_VERSION,
         namespace: namespace.to_string(),
+        all_namespaces,
         generated_at: now,
         stuck: out.iter().filter(|n| n.stuck.is_some()).count(),
         nodes: out,
@@ -220,7 +235,11 @@ pub fn compute(
 /// The table. Pure.
 pub fn render_table(v: &NodesView, wide: bool) -> String {
     if v.nodes.is_empty() {
-        return format!("No VPSieNodes in namespace {}.\n", v.namespace);
+        return if v.all_namespaces {
+            "No VPSieNodes in any namespace.\n".to_string()
+        } else {
+            format!("No VPSieNodes in namespace {}.\n", v.namespace)
+        };
     }
     let now = v.generated_at;
     let mut header = vec![
@@ -238,6 +257,9 @@ pub fn render_table(v: &NodesView, wide: bool) -> String {
     if wide {
         header.push("LAST ERROR");
     }
+    if v.all_namespaces {
+        header.insert(0, "NAMESPACE");
+    }
     let mut t = plain_table(&header);
     for n in &v.nodes {
         let age = n
@@ -248,7 +270,11 @@ pub fn render_table(v: &NodesView, wide: bool) -> String {
             .phase_since
             .map(|s| short_duration(now - s))
             .unwrap_or_else(|| "-".into());
-        let mut row = vec![
+        let mut row = Vec::with_capacity(header.len());
+        if v.all_namespaces {
+            row.push(n.namespace.clone());
+        }
+        row.extend([
             n.name.clone(),
             n.node_group.clone(),
             n.phase.clone(),
@@ -263,7 +289,7 @@ pub fn render_table(v: &NodesView, wide: bool) -> String {
             age,
             in_phase,
             if n.stuck.is_some() { "STUCK" } else { "" }.to_string(),
-        ];
+        ]);
         if wide {
             row.push(n.last_error.clone().unwrap_or_default());
         }
@@ -271,9 +297,13 @@ pub fn render_table(v: &NodesView, wide: bool) -> String {
     }
     let mut out = table_text(&t);
     for n in v.nodes.iter().filter(|n| n.stuck.is_some()) {
+        let name = if v.all_namespaces {
+            format!("{}/{}", n.namespace, n.name)
+        } else {
+            n.name.clone()
+        };
         out.push_str(&format!(
-            "{}: {}\n",
-            n.name,
+            "{name}: {}\n",
             n.stuck.as_deref().unwrap_or_default()
         ));
     }
@@ -287,11 +317,32 @@ pub async fn run(
     drain_timeout: Duration,
     format: OutputFormat,
 ) -> Result<(), PluginError> {
-    if let Some(g) = group {
-        cluster.get_nodegroup(g).await?;
+    match group {
+        Some(g) if cluster.all_namespaces => {
+            let groups = cluster.list_nodegroups().await?;
+            if !groups
+                .items
+                .iter()
+                .any(|ng| ng.metadata.name.as_deref() == Some(g))
+            {
+                return Err(PluginError::Api(format!(
+                    "NodeGroup {g:?} not found in any namespace: list them with `kubectl get ng -A`"
+                )));
+            }
+        }
+        Some(g) => {
+            cluster.get_nodegroup(g).await?;
+        }
+        None => {}
     }
     let nodes = cluster.list_vpsienodes(group).await?;
-    let view = compute(&nodes, Utc::now(), drain_timeout, &cluster.namespace);
+    let view = compute(
+        &nodes,
+        Utc::now(),
+        drain_timeout,
+        &cluster.namespace,
+        cluster.all_namespaces,
+    );
     let text = match common::structured(format, &view) {
         Some(t) => t?,
         None => render_table(&view, format == OutputFormat::Wide),
@@ -357,6 +408,7 @@ mod tests {
             t("2025-10-12T10:00:00Z"),
             Duration::from_secs(600),
             "kube-system",
+            false,
         );
         let by = |n: &str| v.nodes.iter().find(|x| x.name == n).expect(n).clone();
         assert_eq!(by("web-ready").seconds_in_phase, Some(55 * 60));
@@ -395,6 +447,7 @@ mod tests {
             t("2025-10-12T10:00:00Z"),
             Duration::from_secs(600),
             "kube-system",
+            false,
         );
         let expected = "\
 NAME        NODEGROUP   PHASE          NODE        VPS-ID   TYPE              IP           AGE   IN PHASE   STUCK
@@ -411,6 +464,38 @@ web-prov: Provisioning for 20m (over 10m): check the VPS in the VPSie console, q
                 .as_str()
                 .map(|s| s.starts_with("Provisioning")),
             Some(true)
+        );
+    }
+
+    #[test]
+    fn all_namespaces_adds_a_namespace_column() {
+        let mut ns = nodes()[..2].to_vec();
+        ns[0].metadata.namespace = Some("team-a".into());
+        let v = compute(
+            &ns,
+            t("2025-10-12T10:00:00Z"),
+            Duration::from_secs(600),
+            "kube-system",
+            true,
+        );
+        let text = render_table(&v, false);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("NAMESPACE     NAME "), "{text}");
+        assert!(lines[1].starts_with("kube-system   "), "{text}");
+        assert!(lines[2].starts_with("team-a        "), "{text}");
+        let json = serde_json::to_value(&v).expect("json");
+        assert_eq!(json["allNamespaces"], true);
+        assert_eq!(json["nodes"][1]["namespace"], "team-a");
+        let empty = compute(
+            &[],
+            t("2025-10-12T10:00:00Z"),
+            Duration::from_secs(600),
+            "kube-system",
+            true,
+        );
+        assert_eq!(
+            render_table(&empty, false),
+            "No VPSieNodes in any namespace.\n"
         );
     }
 }

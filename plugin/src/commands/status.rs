@@ -10,7 +10,8 @@
 //! {
 //!   "schemaVersion": 1,                 // this struct's version; bumped on breaking changes
 //!   "pluginVersion": "0.1.0",
-//!   "namespace": "kube-system",
+//!   "namespace": "kube-system",         // the controller's namespace (-n)
+//!   "allNamespaces": false,             // -A: NodeGroups and VPSieNodes of every namespace
 //!   "generatedAt": "<RFC 3339>",        // the time ages were measured against
 //!   "controller": {                     // null when the controller publishes no report
 //!     "version", "identity", "leader", "isLeader", "dryRun", "reportedAt",
@@ -22,7 +23,7 @@
 //!   },
 //!   "controllerProblem": "<one line with the fix>" | null,   // why `controller` is null
 //!   "nodeGroups": [{
-//!     "name", "minNodes", "maxNodes", "effectiveMin", "effectiveMax",
+//!     "namespace", "name", "minNodes", "maxNodes", "effectiveMin", "effectiveMax",
 //!     "currentNodes", "readyNodes", "desiredNodes", "paused", "pauseReason",
 //!     "lastScaleTime", "conditions": [{type, status, reason, message}], "conditionSummary",
 //!     "nodesByPhase": {"Ready": 3, ...}, "problem",
@@ -30,11 +31,13 @@
 //!     "scaleDown": {at, remove, keep, leaving, keptBecause: {"AtMinNodes": 3, ...},
 //!                   blocked, consolidation} | null
 //!   }],
-//!   "nodesByPhase": {"Ready": 3, ...}    // every VPSieNode of the namespace
+//!   "nodesByPhase": {"Ready": 3, ...}    // every VPSieNode read
 //! }
 //! ```
 //!
-//! Absent optional values are `null`; maps are sorted by key; groups by name.
+//! Absent optional values are `null`; maps are sorted by key; groups by namespace, then name.
+//! With `-A`, a group outside the controller's namespace has no `lastDecision` and a `problem`
+//! saying that no controller reconciles it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -68,8 +71,11 @@ pub struct StatusView {
     pub schema_version: u32,
     /// This binary's version.
     pub plugin_version: String,
-    /// The namespace read.
+    /// The controller's namespace (`-n`).
     pub namespace: String,
+    /// `-A`: the groups and nodes of every namespace.
+    #[serde(default)]
+    pub all_namespaces: bool,
     /// The time ages were measured against.
     pub generated_at: DateTime<Utc>,
     /// The controller's health, from its report; `None` when there is none.
@@ -112,6 +118,9 @@ pub struct ControllerView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupView {
+    /// Namespace.
+    #[serde(default)]
+    pub namespace: String,
     /// Name.
     pub name: String,
     /// `spec.minNodes`.
@@ -208,6 +217,8 @@ pub struct StatusInput {
     pub vpsienodes: Vec<VPSieNode>,
     /// The report, or why there is none (one line).
     pub report: Result<StatusReport, String>,
+    /// Whether the groups and nodes are of every namespace (`-A`).
+    pub all_namespaces: bool,
 }
 
 fn k8s_time(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> DateTime<Utc> {
@@ -268,12 +279,13 @@ pub fn compute(
 ) -> StatusView {
     let now = common::reference_now(wall_now, times_seen(input));
     let report = input.report.as_ref().ok();
-    let mut by_group: BTreeMap<&str, BTreeMap<String, u32>> = BTreeMap::new();
+    let mut by_group: BTreeMap<(&str, &str), BTreeMap<String, u32>> = BTreeMap::new();
     let mut all_phases = BTreeMap::new();
     for vn in &input.vpsienodes {
         let phase = vn.phase().as_str().to_string();
+        let ns = vn.metadata.namespace.as_deref().unwrap_or(namespace);
         *by_group
-            .entry(vn.node_group_name())
+            .entry((ns, vn.node_group_name()))
             .or_default()
             .entry(phase.clone())
             .or_default() += 1;
@@ -285,8 +297,17 @@ pub fn compute(
         .filter(|ng| only.is_empty() || only.iter().any(|n| Some(n) == ng.metadata.name.as_ref()))
         .map(|ng| {
             let name = ng.metadata.name.clone().unwrap_or_default();
+            let group_ns = ng
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| namespace.to_string());
+            let watched = group_ns == namespace;
             let annotations = ng.metadata.annotations.clone().unwrap_or_default();
             let mut problems = Vec::new();
+            if !watched {
+                problems.push(unwatched_problem(&group_ns, namespace));
+            }
             let paused = ng.is_paused().unwrap_or_else(|e| {
                 problems.push(e.to_string());
                 false
@@ -306,7 +327,9 @@ pub fn compute(
                     message: c.message.clone(),
                 })
                 .collect();
-            let entry = report.and_then(|r| r.node_groups.get(&name));
+            let entry = report
+                .filter(|_| watched)
+                .and_then(|r| r.node_groups.get(&name));
             let scale_down = entry.and_then(|g| g.scale_down.as_ref()).map(|sd| {
                 let mut v = ScaleDownView {
                     at: sd.at,
@@ -349,19 +372,24 @@ pub fn compute(
                 last_scale_time: status.last_scale_time.as_ref().map(k8s_time),
                 condition_summary: condition_summary(&conditions),
                 conditions,
-                nodes_by_phase: by_group.get(name.as_str()).cloned().unwrap_or_default(),
+                nodes_by_phase: by_group
+                    .get(&(group_ns.as_str(), name.as_str()))
+                    .cloned()
+                    .unwrap_or_default(),
                 problem: (!problems.is_empty()).then(|| problems.join("; ")),
                 last_decision: entry.and_then(|g| g.last_decision.clone()),
                 scale_down,
                 name,
+                namespace: group_ns,
             }
         })
         .collect();
-    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    groups.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     StatusView {
         schema_version: SCHEMA_VERSION,
         plugin_version: plugin_version.to_string(),
         namespace: namespace.to_string(),
+        all_namespaces: input.all_namespaces,
         generated_at: now,
         controller: report.map(|r| ControllerView {
             version: r.controller.version.clone(),
@@ -379,6 +407,13 @@ pub fn compute(
         node_groups: groups,
         nodes_by_phase: all_phases,
     }
+}
+
+/// Why a NodeGroup outside the controller's namespace does nothing, and the fix. Pure.
+pub fn unwatched_problem(group_ns: &str, controller_ns: &str) -> String {
+    format!(
+        "in namespace {group_ns}, which the controller of namespace {controller_ns} does not watch: nothing scales it; recreate it in {controller_ns}, or run a controller with --watch-namespace {group_ns}"
+    )
 }
 
 /// `3/20`, or `3/20 (max 15 override)` when an override is in force. Pure.
@@ -556,14 +591,18 @@ pub fn render_table(v: &StatusView, wide: bool) -> String {
     let mut out = render_controller(v);
     out.push('\n');
     if v.node_groups.is_empty() {
+        let place = if v.all_namespaces {
+            "any namespace".to_string()
+        } else {
+            format!("namespace {}", v.namespace)
+        };
         let _ = writeln!(
             out,
-            "No NodeGroups in namespace {}: create one (see `kubectl explain nodegroup.spec`).",
-            v.namespace
+            "No NodeGroups in {place}: create one (see `kubectl explain nodegroup.spec`)."
         );
         return out;
     }
-    let mut t = plain_table(&[
+    let mut header = vec![
         "NODEGROUP",
         "MIN/MAX",
         "CURRENT",
@@ -573,9 +612,17 @@ pub fn render_table(v: &StatusView, wide: bool) -> String {
         "LAST SCALE",
         "CONDITIONS",
         "NODES",
-    ]);
+    ];
+    if v.all_namespaces {
+        header.insert(0, "NAMESPACE");
+    }
+    let mut t = plain_table(&header);
     for g in &v.node_groups {
-        t.add_row(vec![
+        let mut row = Vec::with_capacity(header.len());
+        if v.all_namespaces {
+            row.push(g.namespace.clone());
+        }
+        row.extend([
             g.name.clone(),
             bounds(g),
             g.current_nodes.to_string(),
@@ -586,11 +633,16 @@ pub fn render_table(v: &StatusView, wide: bool) -> String {
             g.condition_summary.clone(),
             phases(&g.nodes_by_phase),
         ]);
+        t.add_row(row);
     }
     out.push_str(&table_text(&t));
     out.push('\n');
     for g in &v.node_groups {
-        let _ = writeln!(out, "{}:", g.name);
+        if v.all_namespaces {
+            let _ = writeln!(out, "{}/{}:", g.namespace, g.name);
+        } else {
+            let _ = writeln!(out, "{}:", g.name);
+        }
         if g.paused {
             let _ = writeln!(
                 out,
@@ -627,7 +679,7 @@ pub fn render_table(v: &StatusView, wide: bool) -> String {
                     let _ = writeln!(out, "    ... {} more (-o wide)", d.details.len() - shown);
                 }
             }
-            None if v.controller.is_some() => {
+            None if v.controller.is_some() && g.namespace == v.namespace => {
                 let _ = writeln!(out, "  last decision: none yet");
             }
             None => {}
@@ -697,9 +749,13 @@ pub fn watch_lines(v: &StatusView) -> Vec<String> {
             .as_ref()
             .map(|d| format!("{:?}({})", d.action, d.reason))
             .unwrap_or_else(|| "-".to_string());
+        let name = if v.all_namespaces {
+            format!("{}/{}", g.namespace, g.name)
+        } else {
+            g.name.clone()
+        };
         lines.push(format!(
-            "{at} {} bounds={} current={} ready={} desired={} paused={} conditions={:?} nodes={:?} decision={decision}",
-            g.name,
+            "{at} {name} bounds={} current={} ready={} desired={} paused={} conditions={:?} nodes={:?} decision={decision}",
             bounds(g).replace(' ', "_"),
             g.current_nodes,
             g.ready_nodes,
@@ -745,6 +801,7 @@ pub async fn collect(cluster: &Cluster, only: &[String]) -> Result<StatusInput, 
         nodegroups,
         vpsienodes: vns?,
         report,
+        all_namespaces: cluster.all_namespaces,
     })
 }
 
@@ -792,11 +849,11 @@ async fn run_watch(
     let mut input = collect(cluster, only).await?;
     let tty = common::stdout_is_tty();
     let cm_config = watcher::Config::default().fields(&format!("metadata.name={STATUS_CONFIGMAP}"));
-    let groups = watcher::watcher(cluster.nodegroups(), watcher::Config::default())
+    let groups = watcher::watcher(cluster.nodegroups_listed(), watcher::Config::default())
         .default_backoff()
         .map(|e| e.map(Change::Group))
         .boxed();
-    let nodes = watcher::watcher(cluster.vpsienodes(), watcher::Config::default())
+    let nodes = watcher::watcher(cluster.vpsienodes_listed(), watcher::Config::default())
         .default_backoff()
         .map(|e| e.map(Change::Node))
         .boxed();
@@ -893,14 +950,19 @@ fn apply(
 ) {
     use watcher::Event;
     fn upsert<K: kube::Resource>(list: &mut Vec<K>, obj: K) {
-        let name = obj.meta().name.clone();
-        match list.iter_mut().find(|o| o.meta().name == name) {
+        let key = (obj.meta().namespace.clone(), obj.meta().name.clone());
+        match list
+            .iter_mut()
+            .find(|o| (o.meta().namespace.clone(), o.meta().name.clone()) == key)
+        {
             Some(slot) => *slot = obj,
             None => list.push(obj),
         }
     }
     fn remove<K: kube::Resource>(list: &mut Vec<K>, obj: &K) {
-        list.retain(|o| o.meta().name != obj.meta().name);
+        list.retain(|o| {
+            o.meta().name != obj.meta().name || o.meta().namespace != obj.meta().namespace
+        });
     }
     let set_report = |input: &mut StatusInput,
                       c: Option<&k8s_openapi::api::core::v1::ConfigMap>| {
@@ -1071,10 +1133,79 @@ mod tests {
                 vpsienode("batch-1", "batch", "Ready"),
             ],
             report: Ok(report()),
+            all_namespaces: false,
         }
     }
 
     const NOW: &str = "2025-10-12T10:00:00Z";
+
+    #[test]
+    fn all_namespaces_shows_where_each_group_is_and_which_are_not_watched() {
+        let mut i = input();
+        i.all_namespaces = true;
+        // a group named like a watched one, in a namespace no controller watches
+        let mut stray = nodegroup("web", serde_json::json!({}));
+        stray.metadata.namespace = Some("team-a".into());
+        i.nodegroups.push(stray);
+        let mut vn = vpsienode("web-9", "web", "Ready");
+        vn.metadata.namespace = Some("team-a".into());
+        i.vpsienodes.push(vn);
+        let v = compute(&i, &[], t(NOW), "0.1.0", "kube-system");
+        let names: Vec<(String, String)> = v
+            .node_groups
+            .iter()
+            .map(|g| (g.namespace.clone(), g.name.clone()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("kube-system".into(), "batch".into()),
+                ("kube-system".into(), "web".into()),
+                ("team-a".into(), "web".into())
+            ]
+        );
+        let stray = &v.node_groups[2];
+        assert!(stray.last_decision.is_none() && stray.scale_down.is_none());
+        assert_eq!(stray.nodes_by_phase, BTreeMap::from([("Ready".into(), 1)]));
+        assert_eq!(
+            v.node_groups[1].nodes_by_phase,
+            BTreeMap::from([("Provisioning".into(), 1), ("Ready".into(), 2)])
+        );
+        assert_eq!(stray.problem.as_deref(), Some("in namespace team-a, which the controller of namespace kube-system does not watch: nothing scales it; recreate it in kube-system, or run a controller with --watch-namespace team-a"));
+        let text = render_table(&v, false);
+        let header = text
+            .lines()
+            .find(|l| l.contains("NODEGROUP"))
+            .expect("header");
+        assert_eq!(
+            header.split_whitespace().take(2).collect::<Vec<_>>(),
+            ["NAMESPACE", "NODEGROUP"],
+            "{text}"
+        );
+        assert!(
+            !text.contains("team-a/web:\n  problem: in namespace team-a, which the controller of namespace kube-system does not watch: nothing scales it; recreate it in kube-system, or run a controller with --watch-namespace team-a\n  last decision"),
+            "no decision line for a group no controller watches: {text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("team-a ") && l.contains(" web ")),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nteam-a/web:\n  problem: in namespace team-a"),
+            "{text}"
+        );
+        assert!(text.contains("\nkube-system/web:\n"), "{text}");
+        let json = serde_json::to_value(&v).expect("json");
+        assert_eq!(json["allNamespaces"], true);
+        assert_eq!(json["nodeGroups"][2]["namespace"], "team-a");
+        // without -A, no NAMESPACE column
+        let plain = render_table(
+            &compute(&input(), &[], t(NOW), "0.1.0", "kube-system"),
+            false,
+        );
+        assert!(!plain.contains("NAMESPACE"), "{plain}");
+    }
 
     #[test]
     fn the_table_is_stable() {
