@@ -37,7 +37,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('crds', 'crds', [CompletionResultType]::ParameterValue, 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory')
-            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the reconciler (the demo)')
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'The demo: play a scenario in a simulated VPSie cloud and Kubernetes cluster on loopback, with the real reconciler, and sum it up')
+            [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'What-if: play a workload against one or more NodeGroups files and compare how fast pods got capacity and what it cost')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version of this binary')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script, or write all of them to a directory')
@@ -75,7 +76,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
         }
         'kubectl-vpsie;sim' {
             [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Run for this long (wall-clock time), then stop (e.g. 30s, 5m, 1h). Default: until Ctrl-C')
-            [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'How many times faster than real time the simulated world runs')
+            [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'How many times faster than real time the simulated world runs (default: the scenario''s `speed`, else 1; with --no-scenario, 1)')
+            [CompletionResult]::new('--scenario', '--scenario', [CompletionResultType]::ParameterName, 'Play this scenario file instead of the built-in one (format: examples/scenarios/ and `kubectl-vpsie sim --help`)')
+            [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write the summary (summary.json), the samples (samples.json) and a chart (chart.svg, chart.png) into this directory')
             [CompletionResult]::new('--api-port', '--api-port', [CompletionResultType]::ParameterName, 'Port of the simulated Kubernetes API server on 127.0.0.1 (0 picks a free one)')
             [CompletionResult]::new('--cloud-port', '--cloud-port', [CompletionResultType]::ParameterName, 'Port of the simulated VPSie API on 127.0.0.1 (0 picks a free one)')
             [CompletionResult]::new('--metrics-port', '--metrics-port', [CompletionResultType]::ParameterName, 'Port of the reconciler''s /metrics, /healthz and /readyz on 127.0.0.1 (0 picks a free one)')
@@ -85,7 +88,28 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Keep the world running after the scenario (kubeconfig printed), until Ctrl-C')
+            [CompletionResult]::new('--no-scenario', '--no-scenario', [CompletionResultType]::ParameterName, 'No scenario: the example NodeGroup production-workers and no workload, running until Ctrl-C or --for (for exploring with kubectl)')
             [CompletionResult]::new('--no-reconciler', '--no-reconciler', [CompletionResultType]::ParameterName, 'Do not run the reconciler: only the simulated cloud and cluster')
+            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colours (also when NO_COLOR is set)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kubectl-vpsie;simulate' {
+            [CompletionResult]::new('--workload', '--workload', [CompletionResultType]::ParameterName, 'The workload: a scenario file (its offerings, workloads, faults, duration; its nodeGroups are used when no --nodegroups is given)')
+            [CompletionResult]::new('--nodegroups', '--nodegroups', [CompletionResultType]::ParameterName, 'A file of NodeGroups (YAML documents separated by ---) to play the workload against; give it several times to compare')
+            [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'Times real time (default: the workload file''s `speed`)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file to use')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The name of the kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colours (also when NO_COLOR is set)')
@@ -485,7 +509,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
         }
         'kubectl-vpsie;help' {
             [CompletionResult]::new('crds', 'crds', [CompletionResultType]::ParameterValue, 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory')
-            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the reconciler (the demo)')
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'The demo: play a scenario in a simulated VPSie cloud and Kubernetes cluster on loopback, with the real reconciler, and sum it up')
+            [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'What-if: play a workload against one or more NodeGroups files and compare how fast pods got capacity and what it cost')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version of this binary')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script, or write all of them to a directory')
@@ -508,6 +533,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             break
         }
         'kubectl-vpsie;help;sim' {
+            break
+        }
+        'kubectl-vpsie;help;simulate' {
             break
         }
         'kubectl-vpsie;help;serve' {

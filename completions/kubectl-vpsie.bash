@@ -61,6 +61,9 @@ _kubectl__vpsie() {
             kubectl__vpsie,sim)
                 cmd="kubectl__vpsie__subcmd__sim"
                 ;;
+            kubectl__vpsie,simulate)
+                cmd="kubectl__vpsie__subcmd__simulate"
+                ;;
             kubectl__vpsie,status)
                 cmd="kubectl__vpsie__subcmd__status"
                 ;;
@@ -151,6 +154,9 @@ _kubectl__vpsie() {
             kubectl__vpsie__subcmd__help,sim)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__sim"
                 ;;
+            kubectl__vpsie__subcmd__help,simulate)
+                cmd="kubectl__vpsie__subcmd__help__subcmd__simulate"
+                ;;
             kubectl__vpsie__subcmd__help,status)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__status"
                 ;;
@@ -179,7 +185,7 @@ _kubectl__vpsie() {
 
     case "${cmd}" in
         kubectl__vpsie)
-            opts="-n -A -o -v -h -V --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help --version crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest help"
+            opts="-n -A -o -v -h -V --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help --version crds sim simulate serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -749,7 +755,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__help)
-            opts="crds sim serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest help"
+            opts="crds sim simulate serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1015,6 +1021,20 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__help__subcmd__sim)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd__help__subcmd__simulate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1421,7 +1441,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__sim)
-            opts="-n -A -o -v -h --for --speed --api-port --cloud-port --metrics-port --no-reconciler --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --for --speed --scenario --keep --report --no-scenario --api-port --cloud-port --metrics-port --no-reconciler --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1435,6 +1455,14 @@ _kubectl__vpsie() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --scenario)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --api-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1444,6 +1472,56 @@ _kubectl__vpsie() {
                     return 0
                     ;;
                 --metrics-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd__simulate)
+            opts="-n -A -o -v -h --workload --nodegroups --speed --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --workload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nodegroups)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

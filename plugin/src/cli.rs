@@ -76,14 +76,22 @@ pub enum OutputFormat {
     Yaml,
 }
 
+const SIM_ABOUT: &str = "The demo: play a scenario in a simulated VPSie cloud and Kubernetes cluster on loopback, with the real reconciler, then print a summary (pending-to-running p50/p95/max, VPS by offering, created and deleted, peak and final cost per hour, pods never placed).\n\n\
+With no arguments it plays the built-in scenario (examples/scenarios/burst-and-drain.yaml): web and batch workloads burst onto two NodeGroups, then leave, and idle nodes are drained away. --scenario FILE plays another (see examples/scenarios/ for the format: offerings with prices, NodeGroups, workloads with arrival, departure, scaling, selectors, tolerations and PDBs, and faults: vpsie-errors, rate-limit, slow-boot, boot-failure, join-failure, reconciler-restart).\n\n\
+A live view shows pending pods, nodes by phase, cost per hour and the autoscaler's events (plain lines when not a terminal). kubectl works against it while it plays (the kubeconfig is printed); --keep keeps it up afterwards. --no-scenario starts the world with the example NodeGroup production-workers and no workload, until Ctrl-C.";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory.
     Crds(CrdsArgs),
-    /// Start the simulated world on loopback: a VPSie cloud, a Kubernetes cluster and the
-    /// reconciler (the demo).
+    /// The demo: play a scenario in a simulated VPSie cloud and Kubernetes cluster on loopback,
+    /// with the real reconciler, and sum it up.
+    #[command(long_about = SIM_ABOUT)]
     Sim(SimArgs),
+    /// What-if: play a workload against one or more NodeGroups files and compare how fast pods
+    /// got capacity and what it cost.
+    Simulate(SimulateArgs),
     /// Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system).
     Serve(Box<ServeArgs>),
     /// Print the version of this binary.
@@ -359,9 +367,29 @@ pub struct SimArgs {
     #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
     pub run_for: Option<Duration>,
 
-    /// How many times faster than real time the simulated world runs.
-    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
-    pub speed: f64,
+    /// How many times faster than real time the simulated world runs (default: the scenario's
+    /// `speed`, else 1; with --no-scenario, 1).
+    #[arg(long, value_parser = parse_speed)]
+    pub speed: Option<f64>,
+
+    /// Play this scenario file instead of the built-in one (format: examples/scenarios/ and
+    /// `kubectl-vpsie sim --help`).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_scenario")]
+    pub scenario: Option<PathBuf>,
+
+    /// Keep the world running after the scenario (kubeconfig printed), until Ctrl-C.
+    #[arg(long, conflicts_with = "no_scenario")]
+    pub keep: bool,
+
+    /// Write the summary (summary.json), the samples (samples.json) and a chart (chart.svg,
+    /// chart.png) into this directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_scenario")]
+    pub report: Option<PathBuf>,
+
+    /// No scenario: the example NodeGroup production-workers and no workload, running until
+    /// Ctrl-C or --for (for exploring with kubectl).
+    #[arg(long)]
+    pub no_scenario: bool,
 
     /// Port of the simulated Kubernetes API server on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
@@ -378,6 +406,24 @@ pub struct SimArgs {
     /// Do not run the reconciler: only the simulated cloud and cluster.
     #[arg(long)]
     pub no_reconciler: bool,
+}
+
+/// Arguments of `simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The workload: a scenario file (its offerings, workloads, faults, duration; its
+    /// nodeGroups are used when no --nodegroups is given).
+    #[arg(long, value_name = "FILE")]
+    pub workload: PathBuf,
+
+    /// A file of NodeGroups (YAML documents separated by ---) to play the workload against;
+    /// give it several times to compare.
+    #[arg(long, value_name = "FILE")]
+    pub nodegroups: Vec<PathBuf>,
+
+    /// Times real time (default: the workload file's `speed`).
+    #[arg(long, value_parser = parse_speed)]
+    pub speed: Option<f64>,
 }
 
 /// Arguments of `serve`.

@@ -72,7 +72,10 @@ async fn run(cli: Cli) -> Result<(), PluginError> {
             let kube = kube_client(&cli.global).await?;
             commands::serve::run(*args, kube).await
         }
-        Command::Sim(args) => commands::sim::run(&args, cli.global.kubeconfig.clone()).await,
+        Command::Sim(args) => {
+            commands::sim::run(&args, cli.global.kubeconfig.clone(), cli.global.output).await
+        }
+        Command::Simulate(args) => commands::scenario::simulate(&args, cli.global.output).await,
         Command::Status(args) => {
             let c = cluster(&cli.global).await?;
             commands::status::run(&c, &args.groups, args.watch, cli.global.output).await
@@ -180,6 +183,7 @@ fn command_name(command: &Command) -> &'static str {
     match command {
         Command::Crds(_) => "crds",
         Command::Sim(_) => "sim",
+        Command::Simulate(_) => "simulate",
         Command::Serve(_) => "serve",
         Command::Version => "version",
         Command::Completions(_) => "completions",

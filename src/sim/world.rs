@@ -11,6 +11,7 @@ use thiserror::Error;
 use crate::api;
 use crate::clock::{ScaledClock, SharedClock};
 use crate::sim::apiserver::{ApiServerConfig, Gvr, SimApiServer, WriteOptions};
+use crate::sim::cloud::catalogue::Catalogue;
 use crate::sim::cloud::{SimCloud, SimCloudConfig};
 use crate::sim::cluster::{ClusterConfig, SimCluster};
 
@@ -74,6 +75,8 @@ pub struct SimWorldConfig {
     pub cluster: ClusterConfig,
     /// Whether to create the example NodeGroup.
     pub example_nodegroup: bool,
+    /// What the cloud sells (default: [`Catalogue::default`]).
+    pub catalogue: Option<Catalogue>,
 }
 
 impl Default for SimWorldConfig {
@@ -85,6 +88,7 @@ impl Default for SimWorldConfig {
             boot_time: Duration::from_secs(8),
             cluster: ClusterConfig::default(),
             example_nodegroup: true,
+            catalogue: None,
         }
     }
 }
@@ -132,6 +136,9 @@ impl SimWorld {
             .with_clock(clock.clone())
             .with_boot_time(config.boot_time);
         cloud_config.bind = ([127, 0, 0, 1], config.cloud_port).into();
+        if let Some(c) = &config.catalogue {
+            cloud_config.catalogue = c.clone();
+        }
         let cloud = SimCloud::start(cloud_config).await?;
 
         let crd_gvr = Gvr::new("apiextensions.k8s.io", "v1", "customresourcedefinitions");

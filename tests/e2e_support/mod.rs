@@ -34,12 +34,14 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Starts `kubectl-vpsie sim` with `args` and waits until it says it is up.
+    /// Starts `kubectl-vpsie sim --no-scenario` (the example NodeGroup, no workload, until
+    /// stopped) with `args` and waits until it says it is up.
     pub fn start(args: &[&str]) -> Sim {
         let dir = tempfile::tempdir().expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");
         let mut child = Command::new(binary())
             .arg("sim")
+            .arg("--no-scenario")
             .arg("--kubeconfig")
             .arg(&kubeconfig)
             .args(args)

@@ -11,6 +11,7 @@ pub mod krew;
 pub mod nodes;
 pub mod pause;
 pub mod reconcile;
+pub mod scenario;
 pub mod serve;
 pub mod sim;
 pub mod status;

@@ -4,8 +4,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use vpsie_autoscaler::sim::world::{SimWorld, SimWorldConfig};
-use vpsie_reconciler::config::ReconcilerConfig;
-use vpsie_reconciler::runtime::{self, ServeOptions};
 
 use crate::cli::SimArgs;
 use crate::error::PluginError;
@@ -20,13 +18,22 @@ pub fn default_kubeconfig_path() -> PathBuf {
     cache.join("kubectl-vpsie").join("sim").join("kubeconfig")
 }
 
-/// Runs the world until Ctrl-C or `--for`.
-pub async fn run(args: &SimArgs, kubeconfig: Option<PathBuf>) -> Result<(), PluginError> {
+/// Plays the scenario (the built-in one unless `--scenario`), or with `--no-scenario` runs the
+/// world with the example NodeGroup until Ctrl-C or `--for`.
+pub async fn run(
+    args: &SimArgs,
+    kubeconfig: Option<PathBuf>,
+    format: crate::cli::OutputFormat,
+) -> Result<(), PluginError> {
     let path = kubeconfig.unwrap_or_else(default_kubeconfig_path);
+    if !args.no_scenario {
+        return crate::commands::scenario::run_sim(args, path, format).await;
+    }
     vpsie_autoscaler::sim::world::check_overwrite(&path)
         .map_err(|e| PluginError::Sim(e.to_string()))?;
+    let speed = args.speed.unwrap_or(1.0);
     let world = SimWorld::start(SimWorldConfig {
-        speed: args.speed,
+        speed,
         api_port: args.api_port,
         cloud_port: args.cloud_port,
         ..SimWorldConfig::default()
@@ -39,22 +46,17 @@ pub async fn run(args: &SimArgs, kubeconfig: Option<PathBuf>) -> Result<(), Plug
     let creds = world.cloud.credentials();
     let mut reconciler = None;
     if !args.no_reconciler {
-        let kube = world
-            .client()
-            .map_err(|e| PluginError::Sim(e.to_string()))?;
-        let config = ReconcilerConfig {
-            cluster_name: "sim".into(),
-            ..ReconcilerConfig::default()
-        };
-        let mut options = ServeOptions::new(config, "vpsie-autoscaler-sim");
-        options.metrics_addr = ([127, 0, 0, 1], args.metrics_port).into();
-        let running = runtime::start(kube, world.clock.clone(), options)
-            .await
-            .map_err(|e| PluginError::Io("binding the metrics port".into(), e))?;
-        reconciler = Some(running);
+        reconciler = Some(
+            crate::commands::scenario::player::start_reconciler(
+                &world,
+                args.metrics_port,
+                &Default::default(),
+            )
+            .await?,
+        );
     }
     let metrics_addr = reconciler.as_ref().map(|r| r.metrics_addr);
-    println!("Simulated world is up ({}x real time).", args.speed);
+    println!("Simulated world is up ({speed}x real time).");
     println!("  Kubernetes API:  {}", world.api.url());
     println!(
         "  VPSie API:       {} (client id {})",
