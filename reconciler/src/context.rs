@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use kube::api::{Patch, PatchParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
-use vpsie_autoscaler::api::{k8s_time, EventReason, NodeGroup};
+use vpsie_autoscaler::api::{k8s_time, EventReason, NodeGroup, VPSieNode};
 use vpsie_autoscaler::clock::SharedClock;
 use vpsie_autoscaler::cloud::{Offering, Vps, VpsieClient};
 
@@ -50,7 +50,16 @@ pub struct Context {
     pub backoff: Mutex<HashMap<(String, String), DateTime<Utc>>>,
     /// What the status report shows of each NodeGroup (its last decision).
     pub board: StatusBoard,
+    /// VPSieNodes this process created that the watch caches may not show yet: name -> (when,
+    /// the created object).
+    recent: Mutex<HashMap<String, (DateTime<Utc>, Arc<VPSieNode>)>>,
+    /// Held by whatever decides to add nodes (minNodes, pending pods, headroom) from reading
+    /// the records to creating them: two decisions never count the same need twice.
+    pub scale_lock: tokio::sync::Mutex<()>,
 }
+
+/// How long a created VPSieNode is remembered while the caches do not show it.
+pub const RECENT_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(120);
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -83,7 +92,38 @@ impl Context {
             creates_done: std::sync::atomic::AtomicU64::new(0),
             backoff: Mutex::new(HashMap::new()),
             board: StatusBoard::new(),
+            recent: Mutex::new(HashMap::new()),
+            scale_lock: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Creates a VPSieNode record and remembers it until the watch caches show it, so a plan
+    /// made in between counts it (see [`Context::with_recent`]).
+    pub async fn create_vpsienode(
+        &self,
+        api: &Api<VPSieNode>,
+        vn: &VPSieNode,
+    ) -> std::result::Result<VPSieNode, kube::Error> {
+        let created = api.create(&PostParams::default(), vn).await?;
+        let name = created.name_any();
+        self.recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name, (self.now(), Arc::new(created.clone())));
+        Ok(created)
+    }
+
+    /// `seen` (a watch cache's VPSieNodes) plus those this process created that `seen` does not
+    /// show yet; forgets the ones `seen` shows and those older than [`RECENT_TTL`]. Without it
+    /// two plans a few milliseconds apart (minNodes and pending pods, say) would each add a node
+    /// for the same need.
+    pub fn with_recent(&self, mut seen: Vec<Arc<VPSieNode>>) -> Vec<Arc<VPSieNode>> {
+        let now = self.now();
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let names: std::collections::HashSet<String> = seen.iter().map(|v| v.name_any()).collect();
+        recent.retain(|name, (at, _)| !names.contains(name) && now - *at < RECENT_TTL);
+        seen.extend(recent.values().map(|(_, v)| v.clone()));
+        seen
     }
 
     /// Now, by the shared clock.

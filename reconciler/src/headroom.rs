@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::DaemonSet;
-use kube::api::PostParams;
 use kube::{Api, ResourceExt};
 use vpsie_autoscaler::api::{chrono_time, EventReason, NodeGroup, VPSieNode};
 use vpsie_autoscaler::scaling::fit::Resources;
@@ -166,7 +165,7 @@ pub async fn act(
         for _ in 0..h.add {
             let mut vn = VPSieNode::planned(&format!("{name}-{}", suffix()), group, &p.offering);
             vn.metadata.finalizers = Some(vec![FINALIZER.to_string()]);
-            api.create(&PostParams::default(), &vn).await?;
+            ctx.create_vpsienode(&api, &vn).await?;
         }
         ctx.record_scale(
             group,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 use serde_json::json;
@@ -172,9 +172,31 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
         .effective_min_max()
         .unwrap_or((group.spec.min_nodes, group.spec.max_nodes));
 
-    // Below the minimum: add nodes of the preferred (or cheapest) offering.
-    let current = mine.iter().filter(|v| counts(v)).count() as i32;
+    // Below the minimum: add nodes of the preferred (or cheapest) offering. Counted again
+    // under the scale lock, with what scale-up created meanwhile, so a node it planned for
+    // pending pods is not doubled by one for minNodes.
+    let mut current = mine.iter().filter(|v| counts(v)).count() as i32;
     let mut created = 0;
+    let _decide = if current < min {
+        let guard = ctx.scale_lock.lock().await;
+        let fresh: Vec<std::sync::Arc<VPSieNode>> = vn_api
+            .list(
+                &ListParams::default().labels(&format!("{}={name}", annotations::LABEL_NODEGROUP)),
+            )
+            .await?
+            .items
+            .into_iter()
+            .map(std::sync::Arc::new)
+            .collect();
+        current = ctx
+            .with_recent(fresh)
+            .iter()
+            .filter(|v| v.spec.node_group_name == name && counts(v))
+            .count() as i32;
+        Some(guard)
+    } else {
+        None
+    };
     if current < min && blocked(ctx, group).is_none() && !ctx.config.dry_run {
         let catalogue = ctx.offerings().await?;
         let offerings = group_offerings(ctx, group, &catalogue);
@@ -184,7 +206,7 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
                 let mut vn =
                     VPSieNode::planned(&format!("{name}-{}", suffix()), group, &offering.id);
                 vn.metadata.finalizers = Some(vec![VN_FINALIZER.to_string()]);
-                vn_api.create(&PostParams::default(), &vn).await?;
+                ctx.create_vpsienode(&vn_api, &vn).await?;
                 created += 1;
             }
             let message = format!(

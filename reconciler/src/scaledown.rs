@@ -459,10 +459,10 @@ pub async fn run(ctx: Arc<Context>, stores: Stores) {
     }
 }
 
-fn snapshot(stores: &Stores) -> Snapshot {
+fn snapshot(ctx: &Context, stores: &Stores) -> Snapshot {
     Snapshot {
         groups: stores.groups.state(),
-        vpsienodes: stores.vpsienodes.state(),
+        vpsienodes: ctx.with_recent(stores.vpsienodes.state()),
         nodes: stores.nodes.state(),
         pods: stores.pods.state(),
         pdbs: stores.pdbs.state(),
@@ -476,7 +476,10 @@ pub async fn run_round(
     stores: &Stores,
     unneeded: &mut BTreeMap<String, DateTime<Utc>>,
 ) -> Result<Option<ScaleDownPlan>> {
-    let snap = snapshot(stores);
+    // headroom adds nodes: the records it counts and the ones it creates are read and written
+    // under the lock scale-up and minNodes take
+    let decide = ctx.scale_lock.lock().await;
+    let snap = snapshot(ctx, stores);
     let now = ctx.now();
     let breaker = ctx.cloud.breaker_snapshot();
     if breaker.state == BreakerState::Open {
@@ -526,6 +529,7 @@ pub async fn run_round(
         &facts,
     )
     .await?;
+    drop(decide);
     let options = ScaleDownOptions {
         max_nonempty_per_round: ctx.config.max_drain_parallelism,
         evict_bare_pods: ctx.config.evict_bare_pods,

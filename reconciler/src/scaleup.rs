@@ -11,7 +11,6 @@ use std::time::Instant;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::PostParams;
 use kube::runtime::reflector::Store;
 use kube::{Api, ResourceExt};
 use rand::Rng;
@@ -257,6 +256,7 @@ pub async fn run(ctx: Arc<Context>, stores: Stores, trigger: Arc<Notify>) {
 
 /// Plans for the pods waiting now and creates the records of the planned nodes.
 pub async fn plan_and_act(ctx: &Context, stores: &Stores) -> Result<Option<Plan>> {
+    let _decide = ctx.scale_lock.lock().await;
     let pods = stores.pods.state();
     let pending: Vec<PendingPod> = pods
         .iter()
@@ -296,7 +296,7 @@ pub async fn plan_and_act(ctx: &Context, stores: &Stores) -> Result<Option<Plan>
         .into_iter()
         .filter(|g| g.metadata.deletion_timestamp.is_none() && g.validate().is_ok())
         .collect();
-    let vns = stores.vpsienodes.state();
+    let vns = ctx.with_recent(stores.vpsienodes.state());
     let daemonsets = stores.daemonsets.state();
     let facts: Vec<GroupFacts> = groups
         .iter()
@@ -409,7 +409,7 @@ async fn act(
             let mut vn =
                 VPSieNode::planned(&format!("{}-{}", gp.group, suffix()), group, &node.offering);
             vn.metadata.finalizers = Some(vec![FINALIZER.to_string()]);
-            api.create(&PostParams::default(), &vn).await?;
+            ctx.create_vpsienode(&api, &vn).await?;
         }
         ctx.record_scale(
             group,

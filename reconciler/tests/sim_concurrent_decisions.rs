@@ -1,0 +1,101 @@
+//! Two decisions to add nodes at the same moment — minNodes of a new NodeGroup and pods that
+//! arrive with it — are taken one after the other, each counting what the other created: the
+//! pods go on the node minNodes brings, no second VPS is bought for them.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{ListParams, PostParams};
+use kube::Api;
+use vpsie_autoscaler::api::{NodeGroup, VPSieNode};
+use vpsie_autoscaler::sim::cloud::Operation;
+use vpsie_autoscaler::sim::world::{SimWorld, SimWorldConfig};
+use vpsie_reconciler::config::ReconcilerConfig;
+use vpsie_reconciler::runtime::{self, ServeOptions};
+
+fn pod(name: &str) -> Pod {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10",
+            "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}}]}
+    }))
+    .expect("pod")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_nodes_and_pending_pods_at_once_buy_one_node() {
+    // fast enough that the two decisions fall within milliseconds of each other
+    let world = SimWorld::start(SimWorldConfig {
+        speed: 25.0,
+        example_nodegroup: false,
+        ..SimWorldConfig::default()
+    })
+    .await
+    .expect("sim world");
+    let client = world.client().expect("client");
+    let ng: NodeGroup = serde_json::from_value(serde_json::json!({
+        "apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
+        "metadata": {"name": "g", "namespace": "kube-system"},
+        "spec": {"minNodes": 1, "maxNodes": 5, "datacenterID": "dc-us-east-1",
+            "offeringIDs": ["small-2cpu-4gb"], "osImageID": "ubuntu-22.04-lts"}
+    }))
+    .expect("nodegroup");
+    Api::<NodeGroup>::namespaced(client.clone(), "kube-system")
+        .create(&PostParams::default(), &ng)
+        .await
+        .expect("create nodegroup");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    for i in 0..3 {
+        pods.create(&PostParams::default(), &pod(&format!("p{i}")))
+            .await
+            .expect("create pod");
+    }
+    let mut options = ServeOptions::new(
+        ReconcilerConfig {
+            cluster_name: "sim".into(),
+            ..ReconcilerConfig::default()
+        },
+        "test-reconciler",
+    );
+    options.metrics_addr = ([127, 0, 0, 1], 0).into();
+    let running = runtime::start(client.clone(), world.clock.clone(), options)
+        .await
+        .expect("reconciler");
+    // until the three pods run
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = pods.list(&ListParams::default()).await.expect("pods");
+        let running_pods = list
+            .items
+            .iter()
+            .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+            .count();
+        if running_pods == 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pods did not run: {running_pods}/3"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // a batch and a resync later nothing more is bought either (30 s of simulated time)
+    let later = world.clock.now() + chrono::Duration::seconds(30);
+    while world.clock.now() < later {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let records = Api::<VPSieNode>::namespaced(client.clone(), "kube-system")
+        .list(&ListParams::default())
+        .await
+        .expect("records")
+        .items;
+    assert_eq!(
+        (records.len(), world.cloud.count(Operation::CreateVM)),
+        (1, 1),
+        "one node for minNodes, and the three small pods on it: {:?}",
+        records.iter().map(|r| &r.metadata.name).collect::<Vec<_>>()
+    );
+    running.stop().await;
+    world.shutdown().await;
+}
