@@ -3,4 +3,5 @@
 pub mod apiserver;
 pub mod cloud;
 pub mod cluster;
+pub mod rbac;
 pub mod world;

@@ -40,7 +40,7 @@ pub async fn run(args: &SimArgs, kubeconfig: Option<PathBuf>) -> Result<(), Plug
     let mut reconciler = None;
     if !args.no_reconciler {
         let kube = world
-            .client()
+            .reconciler_client()
             .map_err(|e| PluginError::Sim(e.to_string()))?;
         let config = ReconcilerConfig {
             cluster_name: "sim".into(),
