@@ -246,7 +246,7 @@ fn custom_values_change_what_they_should() {
     for (kind, _, _) in rendered.keys() {
         assert!(kind != "CustomResourceDefinition");
     }
-    for ((kind, n, _), _) in &rendered {
+    for (kind, n, _) in rendered.keys() {
         if !matches!(kind.as_str(), "ClusterRole" | "ClusterRoleBinding") {
             assert_eq!(n, ns, "{kind} in the release namespace");
         }
