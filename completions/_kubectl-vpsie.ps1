@@ -54,6 +54,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'Explain why a pending pod has no node yet: each NodeGroup''s fit, what is coming, the scheduler''s message')
             [CompletionResult]::new('__complete', '__complete', [CompletionResultType]::ParameterValue, 'Shell completion for kubectl (cobra''s `__complete` protocol); called by kubectl_complete-vpsie')
             [CompletionResult]::new('krew-manifest', 'krew-manifest', [CompletionResultType]::ParameterValue, 'Print the krew plugin manifest of this version (sha256 filled in by the release job)')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the autoscaler into the cluster: CRDs, RBAC, Deployment, Service, PDB (and the ServiceMonitor and PrometheusRule when the cluster has the Prometheus Operator)')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove what install created (the CRDs last, after a confirmation; --keep-crds keeps them)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -507,6 +509,47 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'kubectl-vpsie;install' {
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'The image tag of kubectl-vpsie to run (default: this binary''s version)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the CRDs and the Deployment''s pods (e.g. 2m)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file to use')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The name of the kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Send nothing: list what would be applied (with -o yaml|json: print the manifests)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Return once everything is applied, without waiting for the Deployment''s pods')
+            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colours (also when NO_COLOR is set)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kubectl-vpsie;uninstall' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the controller''s pods and the CRDs to go')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file to use')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The name of the kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask before deleting the CRDs (required without a terminal, unless --keep-crds)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask before deleting the CRDs (required without a terminal, unless --keep-crds)')
+            [CompletionResult]::new('--keep-crds', '--keep-crds', [CompletionResultType]::ParameterName, 'Keep the CRDs, and so every NodeGroup and VPSieNode')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Delete the CRDs even though VPSieNodes exist (their VPS are left running, unmanaged)')
+            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colours (also when NO_COLOR is set)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'kubectl-vpsie;help' {
             [CompletionResult]::new('crds', 'crds', [CompletionResultType]::ParameterValue, 'Print the CustomResourceDefinitions (NodeGroup, VPSieNode), or write them to a directory')
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'The demo: play a scenario in a simulated VPSie cloud and Kubernetes cluster on loopback, with the real reconciler, and sum it up')
@@ -526,6 +569,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('why', 'why', [CompletionResultType]::ParameterValue, 'Explain why a pending pod has no node yet: each NodeGroup''s fit, what is coming, the scheduler''s message')
             [CompletionResult]::new('__complete', '__complete', [CompletionResultType]::ParameterValue, 'Shell completion for kubectl (cobra''s `__complete` protocol); called by kubectl_complete-vpsie')
             [CompletionResult]::new('krew-manifest', 'krew-manifest', [CompletionResultType]::ParameterValue, 'Print the krew plugin manifest of this version (sha256 filled in by the release job)')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the autoscaler into the cluster: CRDs, RBAC, Deployment, Service, PDB (and the ServiceMonitor and PrometheusRule when the cluster has the Prometheus Operator)')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove what install created (the CRDs last, after a confirmation; --keep-crds keeps them)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -597,6 +642,12 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             break
         }
         'kubectl-vpsie;help;krew-manifest' {
+            break
+        }
+        'kubectl-vpsie;help;install' {
+            break
+        }
+        'kubectl-vpsie;help;uninstall' {
             break
         }
         'kubectl-vpsie;help;help' {

@@ -37,6 +37,9 @@ _kubectl__vpsie() {
             kubectl__vpsie,help)
                 cmd="kubectl__vpsie__subcmd__help"
                 ;;
+            kubectl__vpsie,install)
+                cmd="kubectl__vpsie__subcmd__install"
+                ;;
             kubectl__vpsie,krew-manifest)
                 cmd="kubectl__vpsie__subcmd__krew__subcmd__manifest"
                 ;;
@@ -66,6 +69,9 @@ _kubectl__vpsie() {
                 ;;
             kubectl__vpsie,status)
                 cmd="kubectl__vpsie__subcmd__status"
+                ;;
+            kubectl__vpsie,uninstall)
+                cmd="kubectl__vpsie__subcmd__uninstall"
                 ;;
             kubectl__vpsie,version)
                 cmd="kubectl__vpsie__subcmd__version"
@@ -130,6 +136,9 @@ _kubectl__vpsie() {
             kubectl__vpsie__subcmd__help,help)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__help"
                 ;;
+            kubectl__vpsie__subcmd__help,install)
+                cmd="kubectl__vpsie__subcmd__help__subcmd__install"
+                ;;
             kubectl__vpsie__subcmd__help,krew-manifest)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__krew__subcmd__manifest"
                 ;;
@@ -160,6 +169,9 @@ _kubectl__vpsie() {
             kubectl__vpsie__subcmd__help,status)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__status"
                 ;;
+            kubectl__vpsie__subcmd__help,uninstall)
+                cmd="kubectl__vpsie__subcmd__help__subcmd__uninstall"
+                ;;
             kubectl__vpsie__subcmd__help,version)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__version"
                 ;;
@@ -185,7 +197,7 @@ _kubectl__vpsie() {
 
     case "${cmd}" in
         kubectl__vpsie)
-            opts="-n -A -o -v -h -V --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help --version crds sim simulate serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest help"
+            opts="-n -A -o -v -h -V --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help --version crds sim simulate serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest install uninstall help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -755,7 +767,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__help)
-            opts="crds sim simulate serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest help"
+            opts="crds sim simulate serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest install uninstall help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -922,6 +934,20 @@ _kubectl__vpsie() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__vpsie__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__vpsie__subcmd__help__subcmd__krew__subcmd__manifest)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1062,6 +1088,20 @@ _kubectl__vpsie() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__vpsie__subcmd__help__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__vpsie__subcmd__help__subcmd__version)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1083,6 +1123,52 @@ _kubectl__vpsie() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd__install)
+            opts="-n -A -o -v -h --dry-run --version --no-wait --timeout --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1563,6 +1649,48 @@ _kubectl__vpsie() {
                 return 0
             fi
             case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd__uninstall)
+            opts="-y -n -A -o -v -h --yes --keep-crds --force --timeout --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

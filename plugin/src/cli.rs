@@ -126,6 +126,61 @@ pub enum Command {
     /// Print the krew plugin manifest of this version (sha256 filled in by the release job).
     #[command(name = "krew-manifest", hide = true)]
     KrewManifest(KrewManifestArgs),
+    /// Install the autoscaler into the cluster: CRDs, RBAC, Deployment, Service, PDB (and the
+    /// ServiceMonitor and PrometheusRule when the cluster has the Prometheus Operator).
+    #[command(
+        long_about = "Install the autoscaler into the cluster: the manifests of deploy/ (embedded in this binary) applied with server-side apply as field manager kubectl-vpsie.\n\n\
+        The CRDs first (waited for until Established), then the ServiceAccount, RBAC, Deployment, Service and PodDisruptionBudget; the ServiceMonitor and PrometheusRule only when the cluster serves monitoring.coreos.com/v1 (else skipped with a note). Then it waits until the Deployment's pods are ready.\n\n\
+        Running it again changes nothing (every object reported unchanged). The Secret vpsie-secret with the VPSie credentials is not created: use `kubectl vpsie creds rotate` or deploy/secret.example.yaml.\n\n\
+        --dry-run sends nothing: it lists what would be applied, or prints the manifests with -o yaml|json."
+    )]
+    Install(InstallArgs),
+    /// Remove what install created (the CRDs last, after a confirmation; --keep-crds keeps them).
+    #[command(
+        long_about = "Remove what install created, in reverse order, plus the controller's status ConfigMap and leader Lease. The CRDs go last, after a confirmation (deleting them deletes every NodeGroup and VPSieNode); --keep-crds keeps them.\n\n\
+        While VPSieNodes exist it refuses to delete the CRDs (their VPS would keep running, unmanaged): delete the NodeGroups first and wait for the controller to remove their VPS, or pass --force. The Secret vpsie-secret is kept."
+    )]
+    Uninstall(UninstallArgs),
+}
+
+/// Arguments of `install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Send nothing: list what would be applied (with -o yaml|json: print the manifests).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The image tag of kubectl-vpsie to run (default: this binary's version).
+    #[arg(long, value_name = "V", default_value = env!("CARGO_PKG_VERSION"), value_parser = crate::commands::install::parse_version)]
+    pub version: String,
+
+    /// Return once everything is applied, without waiting for the Deployment's pods.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// How long to wait for the CRDs and the Deployment's pods (e.g. 2m).
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+}
+
+/// Arguments of `uninstall`.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Do not ask before deleting the CRDs (required without a terminal, unless --keep-crds).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Keep the CRDs, and so every NodeGroup and VPSieNode.
+    #[arg(long)]
+    pub keep_crds: bool,
+
+    /// Delete the CRDs even though VPSieNodes exist (their VPS are left running, unmanaged).
+    #[arg(long)]
+    pub force: bool,
+
+    /// How long to wait for the controller's pods and the CRDs to go.
+    #[arg(long, default_value = "2m", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
 }
 
 /// Arguments of `why`.

@@ -167,6 +167,31 @@ async fn run(cli: Cli) -> Result<(), PluginError> {
         Command::KrewManifest(args) => {
             commands::krew::run(args.archives.as_deref(), args.write.as_deref())
         }
+        Command::Install(args) => {
+            let opts = commands::install::InstallOptions {
+                version: args.version,
+                dry_run: args.dry_run,
+                no_wait: args.no_wait,
+                timeout: args.timeout,
+            };
+            // a dry run touches no cluster, so it needs no kubeconfig either
+            let c = if args.dry_run {
+                None
+            } else {
+                Some(cluster(&cli.global).await?)
+            };
+            commands::install::install(c.as_ref(), &opts, cli.global.output).await
+        }
+        Command::Uninstall(args) => {
+            let c = cluster(&cli.global).await?;
+            let opts = commands::install::UninstallOptions {
+                yes: args.yes,
+                keep_crds: args.keep_crds,
+                force: args.force,
+                timeout: args.timeout,
+            };
+            commands::install::uninstall(&c, &opts, cli.global.output).await
+        }
     }
 }
 
@@ -184,6 +209,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::Crds(_) => "crds",
         Command::Sim(_) => "sim",
         Command::Simulate(_) => "simulate",
+        Command::Install(_) => "install",
+        Command::Uninstall(_) => "uninstall",
         Command::Serve(_) => "serve",
         Command::Version => "version",
         Command::Completions(_) => "completions",

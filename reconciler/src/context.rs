@@ -52,11 +52,14 @@ pub struct Context {
     pub board: StatusBoard,
     /// VPSieNodes this process created that the watch caches may not show yet: name -> (when,
     /// the created object).
-    recent: Mutex<HashMap<String, (DateTime<Utc>, Arc<VPSieNode>)>>,
+    recent: Mutex<HashMap<String, Recent>>,
     /// Held by whatever decides to add nodes (minNodes, pending pods, headroom) from reading
     /// the records to creating them: two decisions never count the same need twice.
     pub scale_lock: tokio::sync::Mutex<()>,
 }
+
+/// A VPSieNode this process created: when, and the object the API server returned.
+type Recent = (DateTime<Utc>, Arc<VPSieNode>);
 
 /// How long a created VPSieNode is remembered while the caches do not show it.
 pub const RECENT_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(120);

@@ -173,7 +173,13 @@ async fn a_rotation_reaches_the_vpsie_client() {
     .await
     .expect("world starts");
     let kube = world.client().expect("client");
-    let handle = CredentialsWatcher::spawn(kube.clone(), NS, NAME, world.clock.clone());
+    // the watcher as the reconciler runs it: the ServiceAccount, allowed only vpsie-secret
+    let handle = CredentialsWatcher::spawn(
+        world.reconciler_client().expect("client"),
+        NS,
+        NAME,
+        world.clock.clone(),
+    );
     let mut rx = handle.subscribe();
     let state = wait_for(&mut rx, "the initial load", |s| s.kind() == "loaded").await;
     let CredentialsState::Loaded { secret, .. } = &state else {
@@ -311,7 +317,13 @@ async fn follow_keeps_the_client_on_the_secret() {
     .await
     .expect("world starts");
     let kube = world.client().expect("client");
-    let handle = CredentialsWatcher::spawn(kube.clone(), NS, NAME, world.clock.clone());
+    // the watcher as the reconciler runs it: the ServiceAccount, allowed only vpsie-secret
+    let handle = CredentialsWatcher::spawn(
+        world.reconciler_client().expect("client"),
+        NS,
+        NAME,
+        world.clock.clone(),
+    );
     let mut rx = handle.subscribe();
     let state = wait_for(&mut rx, "the initial load", |s| s.kind() == "loaded").await;
     let CredentialsState::Loaded { secret, .. } = &state else {

@@ -34,6 +34,7 @@ async fn min_nodes_and_pending_pods_at_once_buy_one_node() {
     .await
     .expect("sim world");
     let client = world.client().expect("client");
+    let reconciler_client = world.reconciler_client().expect("reconciler client");
     let ng: NodeGroup = serde_json::from_value(serde_json::json!({
         "apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
         "metadata": {"name": "g", "namespace": "kube-system"},
@@ -59,7 +60,7 @@ async fn min_nodes_and_pending_pods_at_once_buy_one_node() {
         "test-reconciler",
     );
     options.metrics_addr = ([127, 0, 0, 1], 0).into();
-    let running = runtime::start(client.clone(), world.clock.clone(), options)
+    let running = runtime::start(reconciler_client, world.clock.clone(), options)
         .await
         .expect("reconciler");
     // until the three pods run

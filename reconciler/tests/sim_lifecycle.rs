@@ -31,7 +31,8 @@ async fn reconciler(world: &SimWorld, tweak: impl FnOnce(&mut ReconcilerConfig))
     let mut options = ServeOptions::new(config, "test-reconciler");
     options.metrics_addr = ([127, 0, 0, 1], 0).into();
     runtime::start(
-        world.client().expect("client"),
+        // the reconciler's ServiceAccount: every request authorized by deploy/'s RBAC
+        world.reconciler_client().expect("client"),
         world.clock.clone(),
         options,
     )
@@ -133,6 +134,7 @@ async fn a_join_timeout_fails_the_node_cleans_up_its_vm_and_replaces_it() {
     // replacement is the other one
     let vns = records(&client).await;
     assert_eq!(vns[0].spec.instance_type, "medium-4cpu-8gb");
+    assert_no_denials(&world);
     running.stop().await;
     world.shutdown().await;
 }
@@ -154,6 +156,7 @@ async fn a_failed_boot_fails_the_node_and_is_cleaned_up() {
     })
     .await;
     assert_eq!(world.cloud.vm_history().len(), 2);
+    assert_no_denials(&world);
     running.stop().await;
     world.shutdown().await;
 }
@@ -189,6 +192,7 @@ async fn deleting_a_nodegroup_deletes_its_nodes_and_vms() {
             && nodes == 0
     })
     .await;
+    assert_no_denials(&world);
     running.stop().await;
     world.shutdown().await;
 }
@@ -222,6 +226,21 @@ async fn a_dry_run_plans_and_reports_but_creates_nothing() {
     .await;
     assert!(records(&client).await.is_empty());
     assert!(world.cloud.vms().is_empty());
+    assert_no_denials(&world);
     running.stop().await;
     world.shutdown().await;
+}
+
+/// Nothing the reconciler asked was refused by deploy/'s RBAC (it runs as its ServiceAccount).
+fn assert_no_denials(world: &SimWorld) {
+    let denied: Vec<_> = world
+        .api
+        .denials()
+        .into_iter()
+        .filter(|d| d.user == vpsie_autoscaler::sim::rbac::SERVICE_ACCOUNT_USER)
+        .collect();
+    assert!(
+        denied.is_empty(),
+        "deploy/rbac-*.yaml refused requests of the reconciler: {denied:#?}"
+    );
 }

@@ -39,7 +39,8 @@ async fn reconciler(world: &SimWorld, tweak: impl FnOnce(&mut ReconcilerConfig))
     let mut options = ServeOptions::new(config, "test-reconciler");
     options.metrics_addr = ([127, 0, 0, 1], 0).into();
     runtime::start(
-        world.client().expect("client"),
+        // the reconciler's ServiceAccount: every request authorized by deploy/'s RBAC
+        world.reconciler_client().expect("client"),
         world.clock.clone(),
         options,
     )
@@ -309,6 +310,7 @@ async fn nodes_drain_without_ever_exceeding_a_disruption_budget() {
     assert!(!events(&client, "ScalingDown").await.is_empty());
     assert!(events(&client, "Terminating").await.len() >= 2);
     assert!(events(&client, "DrainFailed").await.is_empty());
+    assert_no_denials(&world);
     running_reconciler.stop().await;
     world.shutdown().await;
 }
@@ -409,6 +411,7 @@ async fn each_safety_rule_holds_its_node_and_says_why() {
         let vns = records(&client, g).await;
         assert_eq!(ready_count(&vns), 1, "{g} keeps its node");
     }
+    assert_no_denials(&world);
     running_reconciler.stop().await;
     world.shutdown().await;
 }
@@ -515,6 +518,7 @@ async fn a_drain_that_times_out_leaves_the_node_uncordoned_and_ready() {
     })
     .await;
     assert_eq!(live_vms(&world, "spare-"), 1);
+    assert_no_denials(&world);
     running_reconciler.stop().await;
     world.shutdown().await;
 }
@@ -578,6 +582,21 @@ async fn headroom_adds_a_node_above_the_scale_up_thresholds_and_scale_down_keeps
         last >= latest,
         "lastScaleTime {last} predates the last scale-up at {latest}"
     );
+    assert_no_denials(&world);
     running_reconciler.stop().await;
     world.shutdown().await;
+}
+
+/// Nothing the reconciler asked was refused by deploy/'s RBAC (it runs as its ServiceAccount).
+fn assert_no_denials(world: &SimWorld) {
+    let denied: Vec<_> = world
+        .api
+        .denials()
+        .into_iter()
+        .filter(|d| d.user == vpsie_autoscaler::sim::rbac::SERVICE_ACCOUNT_USER)
+        .collect();
+    assert!(
+        denied.is_empty(),
+        "deploy/rbac-*.yaml refused requests of the reconciler: {denied:#?}"
+    );
 }

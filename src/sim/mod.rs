@@ -3,5 +3,6 @@
 pub mod apiserver;
 pub mod cloud;
 pub mod cluster;
+pub mod rbac;
 pub mod scenario;
 pub mod world;

@@ -156,6 +156,11 @@ impl SimWorld {
                 &format!("CustomResourceDefinition {name}"),
             )?;
         }
+        // the reconciler's ServiceAccount and RBAC of deploy/ (enforced for its client)
+        crate::sim::rbac::seed(&api).map_err(|message| SimWorldError::Seed {
+            what: "the RBAC of deploy/".into(),
+            message,
+        })?;
         let creds = cloud.credentials();
         let secret = k8s_openapi::api::core::v1::Secret {
             metadata: kube::api::ObjectMeta {
@@ -237,6 +242,13 @@ impl SimWorld {
     /// The kube client of the world's API server.
     pub fn client(&self) -> Result<kube::Client, SimWorldError> {
         Ok(self.api.client()?)
+    }
+
+    /// A kube client that is the reconciler's ServiceAccount
+    /// (`system:serviceaccount:kube-system:vpsie-autoscaler`): its requests are authorized by
+    /// the RBAC of deploy/. [`Self::client`] is the unrestricted admin.
+    pub fn reconciler_client(&self) -> Result<kube::Client, SimWorldError> {
+        Ok(crate::sim::rbac::reconciler_client(&self.api)?)
     }
 
     /// Stops the cluster loop, the API server and the cloud.

@@ -7,6 +7,7 @@ pub mod crds;
 pub mod creds;
 pub mod doctor;
 pub mod generate;
+pub mod install;
 pub mod krew;
 pub mod nodes;
 pub mod pause;

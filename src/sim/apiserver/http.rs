@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use super::discovery;
 use super::error::StatusError;
 use super::patch::PatchKind;
+use super::rbac::{self, Attributes, Denial, Denials, Identity, Tokens};
 use super::registry::ResourceInfo;
 use super::store::{
     DeleteOptions, DeleteOutcome, Gvr, ListOptions, ObjectList, Propagation, Store, WatchOptions,
@@ -30,6 +31,8 @@ pub(crate) struct AppState {
     pub address: String,
     pub bookmark_interval: Duration,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    pub tokens: Tokens,
+    pub denials: Denials,
 }
 
 /// Largest request body accepted (the real server's limit is about 3 MiB).
@@ -83,6 +86,14 @@ async fn handle(
     let path = uri.path().to_string();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     tracing::debug!(%method, %uri, "sim apiserver request");
+    let identity = match st.tokens.authenticate(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    ) {
+        Ok(id) => id,
+        Err(e) => return error_response(&e),
+    };
     let registry = || st.store.registry();
     match segs.as_slice() {
         [] => json_response(
@@ -114,9 +125,11 @@ async fn handle(
             Some(doc) => json_response(200, &doc),
             None => not_found_path(),
         },
-        ["api", v, rest @ ..] => resource(&st, &method, &headers, &query, body, "", v, rest).await,
+        ["api", v, rest @ ..] => {
+            resource(&st, &identity, &method, &headers, &query, body, "", v, rest).await
+        }
         ["apis", g, v, rest @ ..] => {
-            resource(&st, &method, &headers, &query, body, g, v, rest).await
+            resource(&st, &identity, &method, &headers, &query, body, g, v, rest).await
         }
         _ => not_found_path(),
     }
@@ -214,8 +227,41 @@ fn wants_table(headers: &HeaderMap) -> bool {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The authorizer's view of a request on `t`. Pure.
+fn attributes(method: &Method, q: &HashMap<String, String>, t: &Target<'_>) -> Attributes {
+    let watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
+    let verb = match (method.as_str(), t.name) {
+        ("GET" | "HEAD", None) if watch => "watch",
+        ("GET" | "HEAD", None) => "list",
+        ("GET" | "HEAD", Some(_)) => "get",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", Some(_)) => "delete",
+        ("DELETE", None) => "deletecollection",
+        (other, _) => other,
+    };
+    let name = match t.name {
+        Some(n) => Some(n.to_string()),
+        None if verb == "list" || verb == "watch" => q
+            .get("fieldSelector")
+            .and_then(|f| rbac::field_selector_name(f)),
+        None => None,
+    };
+    Attributes {
+        verb: verb.to_lowercase(),
+        group: t.gvr.group.clone(),
+        resource: t.gvr.resource.clone(),
+        subresource: t.sub.map(str::to_string),
+        namespace: t.ns.map(str::to_string),
+        name,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn resource(
     st: &AppState,
+    identity: &Identity,
     method: &Method,
     headers: &HeaderMap,
     q: &HashMap<String, String>,
@@ -227,7 +273,20 @@ async fn resource(
     let Some(t) = parse_target(st, group, version, rest) else {
         return not_found_path();
     };
-    match serve(st, method, headers, q, body, &t).await {
+    let is_review = st.store.resolve(&t.gvr).is_ok_and(|i| i.review);
+    if !is_review {
+        // every identity may ask what it may do (the real system:basic-user binding)
+        let a = attributes(method, q, &t);
+        if let Err(e) = rbac::authorize(&st.store, identity, &a) {
+            st.denials.record(Denial {
+                user: identity.user.clone(),
+                attributes: a,
+                message: e.message.clone(),
+            });
+            return error_response(&e);
+        }
+    }
+    match serve(st, identity, method, headers, q, body, &t).await {
         Ok(r) => r,
         Err(e) => error_response(&e),
     }
@@ -235,6 +294,7 @@ async fn resource(
 
 async fn serve(
     st: &AppState,
+    identity: &Identity,
     method: &Method,
     headers: &HeaderMap,
     q: &HashMap<String, String>,
@@ -295,6 +355,11 @@ async fn serve(
         ("POST", None) => {
             let obj = parse_body(headers, &body)?;
             let created = store.create(&t.gvr, t.ns, obj, &write_options(q))?;
+            if info.review && !identity.is_admin() {
+                let mut review = (*created).clone();
+                review["status"] = rbac::review_status(store, identity, &review);
+                return Ok(json_response(201, &review));
+            }
             Ok(json_response(201, &created))
         }
         ("POST", Some(name)) => match sub {
@@ -347,6 +412,19 @@ async fn serve(
                 .unwrap_or("");
             let kind = PatchKind::from_content_type(ct)?;
             let existed = kind == PatchKind::Apply && store.get(&t.gvr, t.ns, name).is_ok();
+            if kind == PatchKind::Apply && !existed && sub.is_none() {
+                // an apply that creates must be allowed to create (the real "create on update")
+                let mut a = attributes(method, q, t);
+                a.verb = "create".into();
+                if let Err(e) = rbac::authorize(store, identity, &a) {
+                    st.denials.record(Denial {
+                        user: identity.user.clone(),
+                        attributes: a,
+                        message: e.message.clone(),
+                    });
+                    return Err(e);
+                }
+            }
             let patched = store.patch(&t.gvr, t.ns, name, kind, &body, sub, &write_options(q))?;
             let code = if kind == PatchKind::Apply && !existed {
                 201

@@ -36,7 +36,14 @@
 //!   poddisruptionbudgets, deployments, replicasets, daemonsets (stored only) and
 //!   customresourcedefinitions. Creating a CRD serves its resources at once (status Established);
 //!   a CRD whose CEL rules do not compile is refused; deleting it removes its objects.
-//!   `selfsubjectaccessreviews` always answer allowed (no RBAC), so `kubectl auth can-i` works.
+//!   `selfsubjectaccessreviews` answer allowed for the admin and by RBAC for other identities,
+//!   so `kubectl auth can-i` works. Roles, ClusterRoles, RoleBindings and ClusterRoleBindings
+//!   are served and stored.
+//! - Authentication and RBAC ([`rbac`]): a request without credentials is the unrestricted
+//!   admin (the kubeconfigs written here carry none); a bearer token from
+//!   [`SimApiServer::issue_token`] (or [`SimApiServer::service_account_client`]) is its
+//!   identity, authorized against the stored RBAC objects, with the real 403 message; an
+//!   unknown token is 401. [`SimApiServer::denials`] is the audit log of refusals.
 //! - Verbs: get, list (label selectors; field selectors for metadata.name/namespace, a per-kind
 //!   allow-list, CRD `selectableFields`; `limit`/`continue`), watch (resourceVersion replay from a
 //!   bounded window, 410 `Expired` ERROR event when too old or when a watcher lags, bookmarks,
@@ -71,7 +78,8 @@
 //!   SelfSubjectAccessReview (what `kubectl create namespace|configmap|secret|serviceaccount`
 //!   and `kubectl auth can-i` send); other kinds answer 415
 //!   (e.g. `kubectl create deployment`). Answers are always JSON. No aggregated discovery, no
-//!   `/openapi/v2`, no admission webhooks, no RBAC, no scale subresource.
+//!   `/openapi/v2`, no admission webhooks, no scale subresource. RBAC without aggregated
+//!   ClusterRoles, nonResourceURLs rules, impersonation or escalation checks.
 //! - Pod deletion is immediate unless the pod has finalizers or graceful pod deletion is on.
 //! - List `resourceVersion`/`resourceVersionMatch` are ignored (lists are always current);
 //!   `continue` pages read live data (keyed by name). Streaming lists (`sendInitialEvents=true`)
@@ -87,6 +95,7 @@ mod http;
 pub mod object;
 pub mod patch;
 pub mod protobuf;
+pub mod rbac;
 pub mod registry;
 pub mod schema;
 pub mod selectors;
@@ -134,6 +143,8 @@ impl Default for ApiServerConfig {
 struct Inner {
     addr: SocketAddr,
     store: Arc<Store>,
+    tokens: rbac::Tokens,
+    denials: rbac::Denials,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -177,11 +188,15 @@ impl SimApiServer {
         let store = Arc::new(Store::new(config.clock.clone(), config.store.clone()));
         store.seed()?;
         let (shutdown, rx) = tokio::sync::watch::channel(false);
+        let tokens = rbac::Tokens::default();
+        let denials = rbac::Denials::default();
         let state = http::AppState {
             store: store.clone(),
             address: addr.to_string(),
             bookmark_interval: config.bookmark_interval,
             shutdown: rx.clone(),
+            tokens: tokens.clone(),
+            denials: denials.clone(),
         };
         let app = http::router(state);
         let mut stop = rx;
@@ -203,6 +218,8 @@ impl SimApiServer {
             inner: Arc::new(Inner {
                 addr,
                 store,
+                tokens,
+                denials,
                 shutdown,
                 task: Mutex::new(Some(task)),
             }),
@@ -259,6 +276,45 @@ impl SimApiServer {
             url,
             message: e.to_string(),
         })
+    }
+
+    /// A bearer token for `identity` (the same one each time); requests carrying it are
+    /// authorized by RBAC (see [`rbac`]).
+    pub fn issue_token(&self, identity: &rbac::Identity) -> String {
+        self.inner.tokens.issue(identity)
+    }
+
+    /// The requests RBAC refused, oldest first (the newest 1,000), as an audit log has them.
+    pub fn denials(&self) -> Vec<rbac::Denial> {
+        self.inner.denials.all()
+    }
+
+    /// Like [`Self::client`], authenticating with `token` (so RBAC applies to its requests).
+    pub fn client_with_token(&self, token: &str) -> Result<kube::Client, ApiServerError> {
+        let url = self.url();
+        let uri: axum::http::Uri =
+            url.parse()
+                .map_err(|e: axum::http::uri::InvalidUri| ApiServerError::Client {
+                    url: url.clone(),
+                    message: e.to_string(),
+                })?;
+        let mut config = kube::Config::new(uri);
+        config.default_retry = false;
+        config.auth_info.token = Some(token.to_string().into());
+        kube::Client::try_from(config).map_err(|e| ApiServerError::Client {
+            url,
+            message: e.to_string(),
+        })
+    }
+
+    /// A kube client acting as the service account `namespace/name`: every request is
+    /// authorized against the RBAC objects in the server.
+    pub fn service_account_client(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<kube::Client, ApiServerError> {
+        self.client_with_token(&self.issue_token(&rbac::Identity::service_account(namespace, name)))
     }
 
     /// Direct access to the store (same code paths as HTTP, so watches stay coherent).

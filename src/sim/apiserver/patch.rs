@@ -126,6 +126,16 @@ fn merge_key(field: &str) -> Option<&'static str> {
     })
 }
 
+/// The merge key of one item: `ports` of a container are keyed by `containerPort`, those of a
+/// Service (which have none) by `port`.
+fn item_key<'a>(key: &'a str, item: &Value) -> &'a str {
+    if key == "containerPort" && item.get("containerPort").is_none() {
+        "port"
+    } else {
+        key
+    }
+}
+
 /// Lists of scalars merged as sets.
 fn is_set_list(field: &str) -> bool {
     matches!(field, "finalizers")
@@ -199,6 +209,7 @@ fn merge_keyed_list(target: &mut Value, items: &[Value], key: &str, strategic: b
         return;
     };
     for item in items {
+        let key = item_key(key, item);
         let Some(kv) = item.get(key).cloned() else {
             list.push(item.clone());
             continue;
@@ -321,7 +332,11 @@ fn remove_unapplied_at(
                 let Some(key) = merge_key(k) else { continue };
                 let keys_in = |v: Option<&Value>| -> Vec<Value> {
                     v.and_then(Value::as_array)
-                        .map(|a| a.iter().filter_map(|i| i.get(key).cloned()).collect())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|i| i.get(item_key(key, i)).cloned())
+                                .collect()
+                        })
                         .unwrap_or_default()
                 };
                 let kept: Vec<Value> = keys_in(nv)
@@ -330,11 +345,14 @@ fn remove_unapplied_at(
                     .collect();
                 let dropped: Vec<Value> = prev_items
                     .iter()
-                    .filter_map(|i| i.get(key).cloned())
+                    .filter_map(|i| i.get(item_key(key, i)).cloned())
                     .filter(|kv| !kept.contains(kv))
                     .collect();
                 if let Some(Value::Array(list)) = t.get_mut(k) {
-                    list.retain(|i| !i.get(key).is_some_and(|kv| dropped.contains(kv)));
+                    list.retain(|i| {
+                        !i.get(item_key(key, i))
+                            .is_some_and(|kv| dropped.contains(kv))
+                    });
                 }
             }
             _ => {}
@@ -346,6 +364,21 @@ fn remove_unapplied_at(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn service_ports_merge_by_port_and_container_ports_by_container_port() {
+        let applied = json!({"spec": {"ports": [{"name": "metrics", "port": 8080, "targetPort": "metrics"}]}});
+        let mut live = applied.clone();
+        apply_merge(&mut live, &applied);
+        assert_eq!(live, applied, "applying a Service twice keeps one port");
+        let c = json!({"ports": [{"containerPort": 80, "name": "a"}]});
+        let mut live = c.clone();
+        apply_merge(
+            &mut live,
+            &json!({"ports": [{"containerPort": 80, "name": "b"}]}),
+        );
+        assert_eq!(live, json!({"ports": [{"containerPort": 80, "name": "b"}]}));
+    }
 
     #[test]
     fn strategic_merge_merges_containers_by_name_and_deletes() {

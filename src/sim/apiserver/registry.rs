@@ -561,7 +561,41 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
     })]);
     out.push(crd);
 
-    // `kubectl auth can-i`: there is no RBAC, everything is allowed.
+    // RBAC (rbac.authorization.k8s.io/v1): stored, and enforced for identities that are not
+    // the admin (see `rbac.rs`).
+    for (kind, plural, namespaced) in [
+        ("Role", "roles", true),
+        ("ClusterRole", "clusterroles", false),
+        ("RoleBinding", "rolebindings", true),
+        ("ClusterRoleBinding", "clusterrolebindings", false),
+    ] {
+        let mut r = base(
+            "rbac.authorization.k8s.io",
+            "v1",
+            kind,
+            plural,
+            &[],
+            namespaced,
+        );
+        r.columns = cols(vec![age()]);
+        if kind.ends_with("Binding") {
+            r.columns = cols(vec![
+                f("Role", 0, |o, _| {
+                    let kind = table::path_value(o, ".roleRef.kind").unwrap_or(json!(""));
+                    let name = table::path_value(o, ".roleRef.name").unwrap_or(json!(""));
+                    json!(format!(
+                        "{}/{}",
+                        kind.as_str().unwrap_or(""),
+                        name.as_str().unwrap_or("")
+                    ))
+                }),
+                age(),
+            ]);
+        }
+        out.push(r);
+    }
+
+    // `kubectl auth can-i`: answered from the RBAC objects for identities that are not the admin.
     let mut ssar = base(
         "authorization.k8s.io",
         "v1",

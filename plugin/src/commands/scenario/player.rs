@@ -128,7 +128,9 @@ pub async fn start_reconciler(
     metrics_port: u16,
     settings: &ReconcilerSettings,
 ) -> Result<Running, PluginError> {
-    let kube = world.client().map_err(|e| sim_err("kube client", e))?;
+    let kube = world
+        .reconciler_client()
+        .map_err(|e| sim_err("kube client", e))?;
     let mut config = ReconcilerConfig {
         cluster_name: "sim".into(),
         ..ReconcilerConfig::default()
