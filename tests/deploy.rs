@@ -418,6 +418,7 @@ fn prometheusrule_has_the_runbook_alerts_with_annotations() {
         "VPSieNodeStuckProvisioning",
         "VPSieNodeStuckJoining",
         "VPSieReconcileErrors",
+        "VPSieNodeGroupAtMaxWithPendingPods",
     ] {
         assert!(names.contains(other), "{other} missing");
     }

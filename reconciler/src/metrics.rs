@@ -4,6 +4,10 @@
 //! nodegroup_desired_nodes{nodegroup}            gauge
 //! nodegroup_current_nodes{nodegroup}            gauge
 //! nodegroup_ready_nodes{nodegroup}              gauge
+//! nodegroup_min_nodes{nodegroup}                gauge: minNodes after the override annotation
+//! nodegroup_max_nodes{nodegroup}                gauge: maxNodes after the override annotation
+//! nodegroup_pods_waiting_at_max{nodegroup}      gauge: unschedulable pods it would host but for maxNodes
+//! nodegroup_unneeded_nodes{nodegroup}           gauge
 //! vpsienode_phase{phase}                        gauge: VPSieNodes in each phase
 //! controller_reconcile_duration_seconds{controller}  histogram
 //! controller_reconcile_errors_total{controller} counter
@@ -53,6 +57,12 @@ pub struct ControllerMetrics {
     pub ready_nodes: Family<NodeGroupLabels, Gauge>,
     /// `nodegroup_unneeded_nodes`.
     pub unneeded_nodes: Family<NodeGroupLabels, Gauge>,
+    /// `nodegroup_min_nodes`.
+    pub min_nodes: Family<NodeGroupLabels, Gauge>,
+    /// `nodegroup_max_nodes`.
+    pub max_nodes: Family<NodeGroupLabels, Gauge>,
+    /// `nodegroup_pods_waiting_at_max`.
+    pub waiting_at_max: Family<NodeGroupLabels, Gauge>,
     /// `vpsienode_phase`.
     pub vpsienode_phase: Family<PhaseLabels, Gauge>,
     /// `controller_reconcile_duration_seconds`.
@@ -69,6 +79,9 @@ impl ControllerMetrics {
             current_nodes: Family::default(),
             ready_nodes: Family::default(),
             unneeded_nodes: Family::default(),
+            min_nodes: Family::default(),
+            max_nodes: Family::default(),
+            waiting_at_max: Family::default(),
             vpsienode_phase: Family::default(),
             reconcile_duration: Family::new_with_constructor(reconcile_histogram),
             reconcile_errors: Family::default(),
@@ -92,6 +105,21 @@ impl ControllerMetrics {
             "nodegroup_unneeded_nodes",
             "Nodes of the NodeGroup below its scale-down thresholds (removed once unneeded for unneededTime)",
             m.unneeded_nodes.clone(),
+        );
+        registry.register(
+            "nodegroup_min_nodes",
+            "minNodes of the NodeGroup, after the min-nodes-override annotation",
+            m.min_nodes.clone(),
+        );
+        registry.register(
+            "nodegroup_max_nodes",
+            "maxNodes of the NodeGroup, after the max-nodes-override annotation",
+            m.max_nodes.clone(),
+        );
+        registry.register(
+            "nodegroup_pods_waiting_at_max",
+            "Unschedulable pods the NodeGroup would add nodes for if it were not at maxNodes",
+            m.waiting_at_max.clone(),
         );
         registry.register(
             "vpsienode_phase",
@@ -130,6 +158,29 @@ impl ControllerMetrics {
         self.current_nodes.remove(&labels);
         self.ready_nodes.remove(&labels);
         self.unneeded_nodes.remove(&labels);
+        self.min_nodes.remove(&labels);
+        self.max_nodes.remove(&labels);
+        self.waiting_at_max.remove(&labels);
+    }
+
+    /// Sets a NodeGroup's effective minNodes and maxNodes.
+    pub fn set_bounds(&self, nodegroup: &str, min: i64, max: i64) {
+        let labels = NodeGroupLabels {
+            nodegroup: nodegroup.to_string(),
+        };
+        self.min_nodes.get_or_create(&labels).set(min);
+        self.max_nodes.get_or_create(&labels).set(max);
+        // the series exists (at 0) before the first plan sets it
+        self.waiting_at_max.get_or_create(&labels);
+    }
+
+    /// Sets how many unschedulable pods wait on a NodeGroup's maxNodes.
+    pub fn set_waiting_at_max(&self, nodegroup: &str, n: i64) {
+        self.waiting_at_max
+            .get_or_create(&NodeGroupLabels {
+                nodegroup: nodegroup.to_string(),
+            })
+            .set(n);
     }
 
     /// Sets how many of a NodeGroup's nodes are unneeded now.

@@ -350,6 +350,8 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
         i64::from(current),
         i64::from(ready),
     );
+    ctx.metrics
+        .set_bounds(&name, i64::from(min), i64::from(max));
     Ok(Action::requeue(resync))
 }
 

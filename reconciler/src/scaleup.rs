@@ -270,6 +270,9 @@ pub async fn plan_and_act(ctx: &Context, stores: &Stores) -> Result<Option<Plan>
         })
         .collect();
     if pending.is_empty() {
+        for g in stores.groups.state() {
+            ctx.metrics.set_waiting_at_max(&g.name_any(), 0);
+        }
         return Ok(None);
     }
     let catalogue = match ctx.offerings().await {
@@ -460,6 +463,20 @@ async fn act(
                 .collect();
             ctx.decide(group_name, action, reason, message, pods);
         }
+    }
+    // pods each group would take but for its maxNodes (0 for the others)
+    let mut at_max: BTreeMap<&str, i64> = BTreeMap::new();
+    for left in &result.unplaced {
+        for (group_name, why) in &left.reasons {
+            if matches!(why, vpsie_autoscaler::scaling::plan::Rejection::AtMax) {
+                *at_max.entry(group_name.as_str()).or_default() += left.pods.len() as i64;
+            }
+        }
+    }
+    for g in groups {
+        let name = g.name_any();
+        ctx.metrics
+            .set_waiting_at_max(&name, at_max.get(name.as_str()).copied().unwrap_or(0));
     }
     Ok(())
 }

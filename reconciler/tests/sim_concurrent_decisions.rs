@@ -1,6 +1,7 @@
 //! Two decisions to add nodes at the same moment — minNodes of a new NodeGroup and pods that
 //! arrive with it — are taken one after the other, each counting what the other created: the
-//! pods go on the node minNodes brings, no second VPS is bought for them.
+//! pods go on the node minNodes brings, no second VPS is bought for them. And pods a group
+//! cannot add nodes for because of its maxNodes are counted for the at-max alert.
 
 use std::time::Duration;
 
@@ -97,6 +98,97 @@ async fn min_nodes_and_pending_pods_at_once_buy_one_node() {
         "one node for minNodes, and the three small pods on it: {:?}",
         records.iter().map(|r| &r.metadata.name).collect::<Vec<_>>()
     );
+    running.stop().await;
+    world.shutdown().await;
+}
+
+/// A group at maxNodes with pods it cannot add nodes for shows them on
+/// `nodegroup_pods_waiting_at_max` (what the VPSieNodeGroupAtMaxWithPendingPods alert reads),
+/// next to `nodegroup_max_nodes`; the gauge goes back to 0 when the pods are gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_waiting_on_max_nodes_are_counted_for_the_alert() {
+    let world = SimWorld::start(SimWorldConfig {
+        speed: 20.0,
+        example_nodegroup: false,
+        ..SimWorldConfig::default()
+    })
+    .await
+    .expect("sim world");
+    let client = world.client().expect("client");
+    let ng: NodeGroup = serde_json::from_value(serde_json::json!({
+        "apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
+        "metadata": {"name": "capped", "namespace": "kube-system"},
+        "spec": {"minNodes": 0, "maxNodes": 1, "datacenterID": "dc-us-east-1",
+            "offeringIDs": ["small-2cpu-4gb"], "osImageID": "ubuntu-22.04-lts"}
+    }))
+    .expect("nodegroup");
+    Api::<NodeGroup>::namespaced(client.clone(), "kube-system")
+        .create(&PostParams::default(), &ng)
+        .await
+        .expect("create nodegroup");
+    // three pods of 1.5 cpu: one small node each, and the group may have one
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    for i in 0..3 {
+        let mut p = pod(&format!("big{i}"));
+        p.spec.as_mut().unwrap().containers[0].resources = serde_json::from_value(
+            serde_json::json!({"requests": {"cpu": "1500m", "memory": "1Gi"}}),
+        )
+        .ok();
+        pods.create(&PostParams::default(), &p).await.expect("pod");
+    }
+    let mut options = ServeOptions::new(
+        ReconcilerConfig {
+            cluster_name: "sim".into(),
+            ..ReconcilerConfig::default()
+        },
+        "test-reconciler",
+    );
+    options.metrics_addr = ([127, 0, 0, 1], 0).into();
+    let running = runtime::start(
+        world.reconciler_client().expect("reconciler client"),
+        world.clock.clone(),
+        options,
+    )
+    .await
+    .expect("reconciler");
+    let url = format!("http://{}/metrics", running.metrics_addr);
+    let sample = |text: &str, name: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name}{{nodegroup=\"capped\"}}")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    let until = |want: f64| {
+        let url = url.clone();
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                let text = reqwest::get(&url)
+                    .await
+                    .expect("metrics")
+                    .text()
+                    .await
+                    .expect("text");
+                if sample(&text, "nodegroup_pods_waiting_at_max") == Some(want) {
+                    return text;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "nodegroup_pods_waiting_at_max never {want}: {text}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let text = until(2.0).await;
+    assert_eq!(sample(&text, "nodegroup_max_nodes"), Some(1.0), "{text}");
+    assert_eq!(sample(&text, "nodegroup_min_nodes"), Some(0.0), "{text}");
+    for i in 0..3 {
+        pods.delete(&format!("big{i}"), &Default::default())
+            .await
+            .expect("delete pod");
+    }
+    until(0.0).await;
     running.stop().await;
     world.shutdown().await;
 }
