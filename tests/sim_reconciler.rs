@@ -362,7 +362,7 @@ fn an_invalid_annotation_is_an_error_condition_and_an_event() {
 fn serve(sim: &Sim) -> Child {
     Command::new(binary())
         .args(["serve", "--kubeconfig"])
-        .arg(&sim.kubeconfig)
+        .arg(&sim.reconciler_kubeconfig)
         .args([
             "--metrics-addr",
             "127.0.0.1:0",

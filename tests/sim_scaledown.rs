@@ -194,7 +194,7 @@ fn after_the_load_drops_nodes_are_drained_and_their_vps_deleted() {
 fn serve(sim: &Sim) -> Child {
     Command::new(binary())
         .args(["serve", "--kubeconfig"])
-        .arg(&sim.kubeconfig)
+        .arg(&sim.reconciler_kubeconfig)
         .args([
             "--metrics-addr",
             "127.0.0.1:0",

@@ -12,7 +12,7 @@ use serde_json::Value;
 fn serve(sim: &Sim, identity: &str) -> Child {
     Command::new(binary())
         .args(["serve", "--kubeconfig"])
-        .arg(&sim.kubeconfig)
+        .arg(&sim.reconciler_kubeconfig)
         .args([
             "--metrics-addr",
             "127.0.0.1:0",

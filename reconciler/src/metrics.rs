@@ -171,7 +171,7 @@ impl ControllerMetrics {
         self.min_nodes.get_or_create(&labels).set(min);
         self.max_nodes.get_or_create(&labels).set(max);
         // the series exists (at 0) before the first plan sets it
-        self.waiting_at_max.get_or_create(&labels);
+        let _ = self.waiting_at_max.get_or_create(&labels);
     }
 
     /// Sets how many unschedulable pods wait on a NodeGroup's maxNodes.

@@ -251,6 +251,46 @@ impl SimWorld {
         Ok(crate::sim::rbac::reconciler_client(&self.api)?)
     }
 
+    /// A kubeconfig that is the reconciler's ServiceAccount (a bearer token the API server
+    /// authorizes with deploy/'s RBAC), for `kubectl-vpsie serve` run against the world.
+    pub fn reconciler_kubeconfig_yaml(&self) -> String {
+        let token = self
+            .api
+            .issue_token(&crate::sim::apiserver::rbac::Identity::service_account(
+                NAMESPACE,
+                crate::sim::rbac::SERVICE_ACCOUNT,
+            ));
+        let yaml = self
+            .api
+            .kubeconfig_yaml("vpsie-sim-reconciler")
+            .replace("  user: {}\n", &format!("  user:\n    token: {token}\n"));
+        format!(
+            "{KUBECONFIG_MARKER}\n{}",
+            yaml.replace("namespace: default", &format!("namespace: {NAMESPACE}"))
+        )
+    }
+
+    /// Where [`Self::write_kubeconfig`]'s companion for the reconciler goes: `<path>.reconciler`.
+    pub fn reconciler_kubeconfig_path(path: &Path) -> std::path::PathBuf {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".reconciler");
+        path.with_file_name(name)
+    }
+
+    /// Writes [`Self::reconciler_kubeconfig_yaml`] to [`Self::reconciler_kubeconfig_path`] of
+    /// `path`, with the same care as [`Self::write_kubeconfig`].
+    pub fn write_reconciler_kubeconfig(
+        &self,
+        path: &Path,
+    ) -> Result<std::path::PathBuf, SimWorldError> {
+        let target = Self::reconciler_kubeconfig_path(path);
+        check_overwrite(&target)?;
+        std::fs::write(&target, self.reconciler_kubeconfig_yaml()).map_err(|e| {
+            SimWorldError::Kubeconfig(format!("cannot write {}: {e}", target.display()))
+        })?;
+        Ok(target)
+    }
+
     /// Stops the cluster loop, the API server and the cloud.
     pub async fn shutdown(&self) {
         self.cluster.shutdown().await;

@@ -30,6 +30,8 @@ pub struct Sim {
     child: Child,
     pub dir: tempfile::TempDir,
     pub kubeconfig: PathBuf,
+    /// The kubeconfig of the reconciler's ServiceAccount (deploy/'s RBAC applies), for `serve`.
+    pub reconciler_kubeconfig: PathBuf,
     pub stdout: Vec<String>,
 }
 
@@ -75,6 +77,7 @@ impl Sim {
         Sim {
             child,
             dir,
+            reconciler_kubeconfig: kubeconfig.with_file_name("kubeconfig.reconciler"),
             kubeconfig,
             stdout: lines,
         }

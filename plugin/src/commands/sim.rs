@@ -43,6 +43,9 @@ pub async fn run(
     world
         .write_kubeconfig(&path)
         .map_err(|e| PluginError::Sim(e.to_string()))?;
+    let reconciler_path = world
+        .write_reconciler_kubeconfig(&path)
+        .map_err(|e| PluginError::Sim(e.to_string()))?;
     let creds = world.cloud.credentials();
     let mut reconciler = None;
     if !args.no_reconciler {
@@ -64,6 +67,10 @@ pub async fn run(
         creds.client_id
     );
     println!("  kubeconfig:      {}", path.display());
+    println!(
+        "  as the reconciler: {} (ServiceAccount vpsie-autoscaler, deploy/'s RBAC; for `kubectl-vpsie serve --kubeconfig`)",
+        reconciler_path.display()
+    );
     match metrics_addr {
         Some(a) => println!("  reconciler:      running; metrics at http://{a}/metrics"),
         None => println!("  reconciler:      off (--no-reconciler)"),
