@@ -384,6 +384,8 @@ struct Loop {
     leading_since_renew: Option<DateTime<Utc>>,
     /// The resourceVersion of the Lease last seen and when it was first seen.
     observed: Option<(String, DateTime<Utc>)>,
+    /// Set when stopping: stepping down is then expected, not a warning.
+    stopping: bool,
 }
 
 fn is_conflict(e: &kube::Error) -> bool {
@@ -408,6 +410,7 @@ impl LeaderElector {
             tx,
             leading_since_renew: None,
             observed: None,
+            stopping: false,
         };
         let task = tokio::spawn(async move { state.run(stop_rx).await });
         Ok(LeaderHandle {
@@ -429,7 +432,11 @@ impl Loop {
                 if is_leader {
                     tracing::info!(identity = %self.config.identity, lease = %self.config.lease_ref(), "became the leader");
                 } else {
-                    tracing::warn!(identity = %self.config.identity, lease = %self.config.lease_ref(), holder = ?holder, "no longer the leader");
+                    if self.stopping {
+                        tracing::info!(identity = %self.config.identity, lease = %self.config.lease_ref(), "stepping down: stopping");
+                    } else {
+                        tracing::warn!(identity = %self.config.identity, lease = %self.config.lease_ref(), holder = ?holder, "no longer the leader");
+                    }
                 }
             }
             *s = LeaderState {
@@ -581,6 +588,7 @@ impl Loop {
 
     /// Clears the holder when it is us, then publishes `is_leader = false`.
     async fn release(&mut self) -> Result<(), LeaderError> {
+        self.stopping = true;
         self.leading_since_renew = None;
         self.publish(false, None);
         let name = self.config.lease_name.clone();
