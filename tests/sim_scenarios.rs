@@ -457,3 +457,20 @@ fn invalid_scenario_files_get_one_error_line_with_the_line_and_the_field() {
         ],
     );
 }
+
+#[test]
+fn speed_and_for_override_the_scenario() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(
+        dir.path(),
+        &["sim", "-o", "json", "--speed", "10", "--for", "3s"],
+    );
+    e2e_support::assert_success(&out, "sim --speed 10 --for 3s");
+    let s: Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(s["speed"], 10.0, "{s:#}");
+    // stopped by --for after about 3 s of wall time, long before the scenario's 13 minutes
+    let simulated = s["simulatedSeconds"].as_f64().unwrap_or(0.0);
+    assert!((10.0..300.0).contains(&simulated), "{s:#}");
+    assert!(s["wallSeconds"].as_f64().unwrap_or(99.0) < 30.0, "{s:#}");
+    assert_eq!(s["leakedVps"], Value::Array(vec![]), "{s:#}");
+}
