@@ -12,7 +12,7 @@ use vpsie_autoscaler::api::{NodeGroup, VPSieNode};
 use vpsie_autoscaler::sim::cloud::Operation;
 use vpsie_autoscaler::sim::world::{SimWorld, SimWorldConfig};
 use vpsie_reconciler::config::ReconcilerConfig;
-use vpsie_reconciler::runtime::{self, ServeOptions};
+use vpsie_reconciler::runtime::{self, Running, ServeOptions};
 
 fn pod(name: &str) -> Pod {
     serde_json::from_value(serde_json::json!({
@@ -24,35 +24,31 @@ fn pod(name: &str) -> Pod {
     .expect("pod")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn min_nodes_and_pending_pods_at_once_buy_one_node() {
-    // fast enough that the two decisions fall within milliseconds of each other
+/// A world without the example group, and a NodeGroup `name` of small nodes.
+async fn world_with_group(speed: f64, name: &str, min: i32, max: i32) -> SimWorld {
     let world = SimWorld::start(SimWorldConfig {
-        speed: 25.0,
+        speed,
         example_nodegroup: false,
         ..SimWorldConfig::default()
     })
     .await
     .expect("sim world");
-    let client = world.client().expect("client");
-    let reconciler_client = world.reconciler_client().expect("reconciler client");
     let ng: NodeGroup = serde_json::from_value(serde_json::json!({
         "apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
-        "metadata": {"name": "g", "namespace": "kube-system"},
-        "spec": {"minNodes": 1, "maxNodes": 5, "datacenterID": "dc-us-east-1",
+        "metadata": {"name": name, "namespace": "kube-system"},
+        "spec": {"minNodes": min, "maxNodes": max, "datacenterID": "dc-us-east-1",
             "offeringIDs": ["small-2cpu-4gb"], "osImageID": "ubuntu-22.04-lts"}
     }))
     .expect("nodegroup");
-    Api::<NodeGroup>::namespaced(client.clone(), "kube-system")
+    Api::<NodeGroup>::namespaced(world.client().expect("client"), "kube-system")
         .create(&PostParams::default(), &ng)
         .await
         .expect("create nodegroup");
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    for i in 0..3 {
-        pods.create(&PostParams::default(), &pod(&format!("p{i}")))
-            .await
-            .expect("create pod");
-    }
+    world
+}
+
+/// The reconciler, as its ServiceAccount, on the world's clock.
+async fn reconciler(world: &SimWorld) -> Running {
     let mut options = ServeOptions::new(
         ReconcilerConfig {
             cluster_name: "sim".into(),
@@ -61,9 +57,27 @@ async fn min_nodes_and_pending_pods_at_once_buy_one_node() {
         "test-reconciler",
     );
     options.metrics_addr = ([127, 0, 0, 1], 0).into();
-    let running = runtime::start(reconciler_client, world.clock.clone(), options)
-        .await
-        .expect("reconciler");
+    runtime::start(
+        world.reconciler_client().expect("reconciler client"),
+        world.clock.clone(),
+        options,
+    )
+    .await
+    .expect("reconciler")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_nodes_and_pending_pods_at_once_buy_one_node() {
+    // fast enough that the two decisions fall within milliseconds of each other
+    let world = world_with_group(25.0, "g", 1, 5).await;
+    let client = world.client().expect("client");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    for i in 0..3 {
+        pods.create(&PostParams::default(), &pod(&format!("p{i}")))
+            .await
+            .expect("create pod");
+    }
+    let running = reconciler(&world).await;
     // until the three pods run
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -107,25 +121,8 @@ async fn min_nodes_and_pending_pods_at_once_buy_one_node() {
 /// next to `nodegroup_max_nodes`; the gauge goes back to 0 when the pods are gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pods_waiting_on_max_nodes_are_counted_for_the_alert() {
-    let world = SimWorld::start(SimWorldConfig {
-        speed: 20.0,
-        example_nodegroup: false,
-        ..SimWorldConfig::default()
-    })
-    .await
-    .expect("sim world");
+    let world = world_with_group(20.0, "capped", 0, 1).await;
     let client = world.client().expect("client");
-    let ng: NodeGroup = serde_json::from_value(serde_json::json!({
-        "apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
-        "metadata": {"name": "capped", "namespace": "kube-system"},
-        "spec": {"minNodes": 0, "maxNodes": 1, "datacenterID": "dc-us-east-1",
-            "offeringIDs": ["small-2cpu-4gb"], "osImageID": "ubuntu-22.04-lts"}
-    }))
-    .expect("nodegroup");
-    Api::<NodeGroup>::namespaced(client.clone(), "kube-system")
-        .create(&PostParams::default(), &ng)
-        .await
-        .expect("create nodegroup");
     // three pods of 1.5 cpu: one small node each, and the group may have one
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     for i in 0..3 {
@@ -136,21 +133,7 @@ async fn pods_waiting_on_max_nodes_are_counted_for_the_alert() {
         .ok();
         pods.create(&PostParams::default(), &p).await.expect("pod");
     }
-    let mut options = ServeOptions::new(
-        ReconcilerConfig {
-            cluster_name: "sim".into(),
-            ..ReconcilerConfig::default()
-        },
-        "test-reconciler",
-    );
-    options.metrics_addr = ([127, 0, 0, 1], 0).into();
-    let running = runtime::start(
-        world.reconciler_client().expect("reconciler client"),
-        world.clock.clone(),
-        options,
-    )
-    .await
-    .expect("reconciler");
+    let running = reconciler(&world).await;
     let url = format!("http://{}/metrics", running.metrics_addr);
     let sample = |text: &str, name: &str| -> Option<f64> {
         text.lines()

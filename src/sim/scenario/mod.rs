@@ -96,24 +96,7 @@ impl SimDuration {
 
     /// Parses `text`; the error names the value and the fix.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let t = text.trim();
-        let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
-            (n, 0.001)
-        } else if let Some(n) = t.strip_suffix('s') {
-            (n, 1.0)
-        } else if let Some(n) = t.strip_suffix('m') {
-            (n, 60.0)
-        } else if let Some(n) = t.strip_suffix('h') {
-            (n, 3600.0)
-        } else {
-            (t, 1.0)
-        };
-        match num.trim().parse::<f64>() {
-            Ok(v) if v.is_finite() && v >= 0.0 => Ok(Self(Duration::from_secs_f64(v * mult))),
-            _ => Err(format!(
-                "invalid duration {text:?}: write seconds (90) or a number with ms, s, m or h (1.5s, 15m)"
-            )),
-        }
+        crate::clock::parse_duration(text).map(Self)
     }
 }
 
