@@ -132,6 +132,29 @@ impl Clock for ScaledClock {
     }
 }
 
+/// A length of time as flags and files write it: `90` (seconds), or a number with `ms`, `s`,
+/// `m` or `h` (`1.5s`, `15m`). The error names the value and the fix.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (t, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Duration::from_secs_f64(v * mult)),
+        _ => Err(format!(
+            "invalid duration {text:?}: write seconds (90) or a number with ms, s, m or h (1.5s, 15m)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,28 +178,5 @@ mod tests {
             ScaledClock::new(10.0).real_duration(Duration::from_secs(10)),
             Duration::from_secs(1)
         );
-    }
-}
-
-/// A length of time as flags and files write it: `90` (seconds), or a number with `ms`, `s`,
-/// `m` or `h` (`1.5s`, `15m`). The error names the value and the fix.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = t.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (t, 1.0)
-    };
-    match num.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Duration::from_secs_f64(v * mult)),
-        _ => Err(format!(
-            "invalid duration {text:?}: write seconds (90) or a number with ms, s, m or h (1.5s, 15m)"
-        )),
     }
 }
