@@ -1015,4 +1015,49 @@ mod tests {
             .unwrap_err();
         assert!(e.message.contains("no NodeGroup"), "{e}");
     }
+
+    mod fuzz {
+        use super::super::locate::{locate, Seg};
+        use super::super::{Scenario, DEFAULT_SCENARIO};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(200))]
+
+            #[test]
+            fn any_text_is_read_or_refused_without_a_panic(text in "(?s).{0,300}") {
+                let _ = Scenario::parse(&text);
+            }
+
+            #[test]
+            fn a_mangled_default_scenario_is_refused_with_a_field_and_a_message(
+                line in 0usize..200,
+                junk in "[a-zA-Z0-9:{}\\[\\], -]{0,16}",
+            ) {
+                let mut lines: Vec<String> = DEFAULT_SCENARIO.lines().map(str::to_string).collect();
+                let i = line % lines.len();
+                lines[i] = junk;
+                let text = lines.join("\n");
+                if let Err(e) = Scenario::parse(&text) {
+                    prop_assert!(!e.field.is_empty() && !e.message.is_empty(), "{e:?}");
+                    if let Some(l) = e.line {
+                        prop_assert!(l >= 1 && l <= lines.len() + 1, "line {l} of {}", lines.len());
+                    }
+                }
+            }
+
+            #[test]
+            fn locating_never_panics(
+                text in "(?s)[a-z:\\- \n{}\\[\\]]{0,200}",
+                keys in proptest::collection::vec("[a-z]{1,3}", 0..4),
+                index in 0usize..4,
+            ) {
+                let mut path: Vec<Seg> = keys.into_iter().map(Seg::Key).collect();
+                path.insert(path.len() / 2, Seg::Index(index));
+                if let Some(l) = locate(&text, &path) {
+                    prop_assert!(l >= 1 && l <= text.lines().count().max(1));
+                }
+            }
+        }
+    }
 }
