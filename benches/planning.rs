@@ -1,12 +1,14 @@
 //! Scale-up planning and scale-down evaluation at 1x, 10x and 100x of a base size, so their
-//! growth is visible.
+//! growth is visible (criterion reports each size's throughput: pods planned, nodes evaluated
+//! per second). The scheduling filters (fit) and VPSie answer decoding: `benches/fit.rs`,
+//! `benches/decode.rs`.
 //!
 //! The 100x case is the target: 10,000 pending pods, 50 NodeGroups x 5 offerings,
 //! 1,000 existing nodes (target: under 100 ms on one core).
 
 use std::collections::BTreeMap;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use vpsie_autoscaler::scaling::capacity::allocatable;
 use vpsie_autoscaler::scaling::fit::{NodeFacts, PodRequirements, Resources};
 use vpsie_autoscaler::scaling::plan::{
@@ -92,6 +94,8 @@ fn bench_plan(c: &mut Criterion) {
     group.sample_size(20);
     for scale in [1usize, 10, 100] {
         let w = world(scale);
+        // throughput in pending pods planned per second
+        group.throughput(Throughput::Elements(w.pods.len() as u64));
         group.bench_with_input(
             BenchmarkId::from_parameter(format!("{}pods", w.pods.len())),
             &w,
@@ -184,6 +188,8 @@ fn bench_scale_down(c: &mut Criterion) {
     for scale in [1usize, 10, 100] {
         let (nodes, groups) = scale_down_world(scale);
         let now = chrono::Utc::now();
+        // throughput in nodes evaluated per second
+        group.throughput(Throughput::Elements(nodes.len() as u64));
         group.bench_with_input(
             BenchmarkId::from_parameter(format!("{}nodes-{}pods", nodes.len(), nodes.len() * 30)),
             &(nodes, groups),

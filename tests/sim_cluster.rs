@@ -454,3 +454,46 @@ async fn the_disruption_controller_keeps_budgets_status_and_eviction_agrees() {
         .expect("eviction after recovery");
     w.cluster.shutdown().await;
 }
+
+/// A burst larger than tokio's cooperative budget (128 polls) in one drain: the loop used to
+/// see its watches "not idle" while `recv` answered Pending for want of budget, and spun
+/// without ever applying an event, so pods created after the burst were never scheduled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_pods_is_scheduled_after_the_loop_ran_out_of_budget() {
+    let w = world().await;
+    let store = w.api.store();
+    let opts = WriteOptions::default();
+    // 400 pods with no node: the scheduler marks each Unschedulable, a burst of events
+    for i in 0..400 {
+        store
+            .create(
+                &pods(),
+                Some("default"),
+                pod(&format!("burst-{i}"), "10m", json!({})),
+                &opts,
+            )
+            .unwrap();
+    }
+    wait_for(&store, &pods(), "400 pods marked Unschedulable", |ps| {
+        ps.iter()
+            .filter(|p| {
+                p["status"]["conditions"].as_array().is_some_and(|cs| {
+                    cs.iter().any(|c| c["reason"] == "Unschedulable")
+                })
+            })
+            .count()
+            == 400
+    })
+    .await;
+    // then a node comes: every pod must find room on it (400 x 10m of a large node, 110 pods
+    // a node: 110 of them)
+    create_vm(&w, "burst-node", "large-8cpu-16gb", "").await;
+    wait_for(&store, &pods(), "110 burst pods bound to the new node", |ps| {
+        ps.iter()
+            .filter(|p| p["spec"]["nodeName"] == "burst-node")
+            .count()
+            == 110
+    })
+    .await;
+    w.cluster.shutdown().await;
+}

@@ -392,8 +392,12 @@ impl World {
                 super::scheduler::pass(&mut self, now);
             }
             super::kubelet::start_pods(&mut self, now);
-            // Writes of the passes come back as events: look at them before sleeping.
+            // Writes of the passes come back as events: look at them before sleeping. Yield
+            // first: once this task has used up tokio's cooperative budget, a watch's `recv`
+            // answers Pending although events are there, so draining again without yielding
+            // would spin forever without applying one.
             if watches.iter().flatten().any(|w| !w.idle()) {
+                tokio::task::yield_now().await;
                 continue;
             }
             let sleep = match self.next_due {
