@@ -63,9 +63,11 @@ fn bench_list_vms(c: &mut Criterion) {
         let list = decode_list::<Vps>(&ctx, &r).expect("decodes");
         assert_eq!(list.data.len(), n);
         group.throughput(Throughput::Bytes(r.body.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(format!("{n}vps")), &r, |b, r| {
-            b.iter(|| decode_list::<Vps>(&ctx, r).map(|l| l.data.len()))
-        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("{n}vps")),
+            &r,
+            |b, r| b.iter(|| decode_list::<Vps>(&ctx, r).map(|l| l.data.len())),
+        );
     }
     group.finish();
 }

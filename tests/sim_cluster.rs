@@ -477,9 +477,9 @@ async fn a_burst_of_pods_is_scheduled_after_the_loop_ran_out_of_budget() {
     wait_for(&store, &pods(), "400 pods marked Unschedulable", |ps| {
         ps.iter()
             .filter(|p| {
-                p["status"]["conditions"].as_array().is_some_and(|cs| {
-                    cs.iter().any(|c| c["reason"] == "Unschedulable")
-                })
+                p["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|cs| cs.iter().any(|c| c["reason"] == "Unschedulable"))
             })
             .count()
             == 400
@@ -488,12 +488,17 @@ async fn a_burst_of_pods_is_scheduled_after_the_loop_ran_out_of_budget() {
     // then a node comes: every pod must find room on it (400 x 10m of a large node, 110 pods
     // a node: 110 of them)
     create_vm(&w, "burst-node", "large-8cpu-16gb", "").await;
-    wait_for(&store, &pods(), "110 burst pods bound to the new node", |ps| {
-        ps.iter()
-            .filter(|p| p["spec"]["nodeName"] == "burst-node")
-            .count()
-            == 110
-    })
+    wait_for(
+        &store,
+        &pods(),
+        "110 burst pods bound to the new node",
+        |ps| {
+            ps.iter()
+                .filter(|p| p["spec"]["nodeName"] == "burst-node")
+                .count()
+                == 110
+        },
+    )
     .await;
     w.cluster.shutdown().await;
 }
