@@ -13,20 +13,6 @@ use e2e_support::{binary, text, until};
 
 const SECRET: &str = "sim-client-secret";
 
-/// A plain HTTP GET of a loopback URL (`http://127.0.0.1:PORT/path`), the body.
-fn http_get(url: &str) -> String {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (addr, path) = rest.split_once('/').expect("a path");
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    write!(s, "GET /{path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request");
-    let mut body = String::new();
-    s.read_to_string(&mut body).expect("response");
-    body.split_once("\r\n\r\n")
-        .map(|x| x.1.to_string())
-        .unwrap_or(body)
-}
-
 #[test]
 fn no_credential_appears_in_logs_events_status_metrics_or_plugin_output() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -109,7 +95,10 @@ fn no_credential_appears_in_logs_events_status_metrics_or_plugin_output() {
     ] {
         seen.push((what.to_string(), kubectl(&args)));
     }
-    let metrics = http_get(&metrics_url);
+    let metrics = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async { reqwest::get(&metrics_url).await?.text().await })
+        .expect("metrics");
     assert!(metrics.contains("vpsie_api_requests_total"), "{metrics}");
     seen.push(("metrics".into(), metrics));
     let pod = kubectl(&[

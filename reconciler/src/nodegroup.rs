@@ -74,10 +74,9 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
     let vn_api: Api<VPSieNode> = Api::namespaced(ctx.kube.clone(), &ns);
     let resync = ctx.real(ctx.config.resync);
     let now = ctx.now();
-    let mine: Vec<VPSieNode> = vn_api
-        .list(&ListParams::default().labels(&format!("{}={name}", annotations::LABEL_NODEGROUP)))
-        .await?
-        .items;
+    let of_group =
+        ListParams::default().labels(&format!("{}={name}", annotations::LABEL_NODEGROUP));
+    let mine: Vec<VPSieNode> = vn_api.list(&of_group).await?.items;
 
     if group.metadata.deletion_timestamp.is_some() {
         if !group.finalizers().iter().any(|f| f == FINALIZER) {
@@ -180,9 +179,7 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
     let _decide = if current < min {
         let guard = ctx.scale_lock.lock().await;
         let fresh: Vec<std::sync::Arc<VPSieNode>> = vn_api
-            .list(
-                &ListParams::default().labels(&format!("{}={name}", annotations::LABEL_NODEGROUP)),
-            )
+            .list(&of_group)
             .await?
             .items
             .into_iter()

@@ -341,6 +341,18 @@ impl SimCloud {
         self.shared().lock().faults.clone()
     }
 
+    /// Removes the first rule equal to `rule`; whether there was one.
+    pub fn remove_fault(&self, rule: &FaultRule) -> bool {
+        let mut state = self.shared().lock();
+        match state.faults.iter().position(|r| r == rule) {
+            Some(i) => {
+                state.faults.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.shared().lock().faults.clear();

@@ -402,13 +402,11 @@ impl Player<'_> {
                 match f {
                     Fault::SlowBoot { .. } => self.world.cloud.set_boot_time(self.boot_time),
                     _ => {
-                        self.active_rules.retain(|(j, _)| j != i);
-                        self.world.cloud.clear_faults();
-                        for (_, rule) in &self.active_rules {
-                            self.world
-                                .cloud
-                                .add_fault(rule.clone())
-                                .map_err(|e| sim_err("fault", e))?;
+                        // only this fault's rule: others (the scenario's, or an operator's
+                        // through the admin API) stay
+                        if let Some(k) = self.active_rules.iter().position(|(j, _)| j == i) {
+                            let (_, rule) = self.active_rules.remove(k);
+                            self.world.cloud.remove_fault(&rule);
                         }
                     }
                 }
@@ -521,7 +519,7 @@ impl Player<'_> {
             cost += Scenario::hourly_price(&self.catalogue, &vm.offering_id);
         }
         // the autoscaler's events, as they come
-        let mut new_events: Vec<(String, String)> = Vec::new();
+        let mut new_events: Vec<(f64, String)> = Vec::new();
         for e in self
             .store
             .list(&Gvr::core("events"), Some(NAMESPACE), &all)
@@ -543,10 +541,9 @@ impl Player<'_> {
                     .map(|x| self.secs(x))
                     .unwrap_or(t);
                 new_events.push((
-                    format!("{at:>010.3}"),
+                    at.max(0.0),
                     format!(
-                        "{} {}/{} {}: {}",
-                        clock_text(at.max(0.0)),
+                        "{}/{} {}: {}",
                         kind,
                         e["involvedObject"]["name"].as_str().unwrap_or_default(),
                         e["reason"].as_str().unwrap_or_default(),
@@ -555,10 +552,10 @@ impl Player<'_> {
                 ));
             }
         }
-        new_events.sort();
-        for (_, text) in new_events {
-            observer.note(t, &text);
-            self.remember(text);
+        new_events.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        for (at, text) in new_events {
+            observer.note(at, &text);
+            self.remember(format!("{} {text}", clock_text(at)));
         }
         let sample = Sample {
             t,
@@ -680,7 +677,7 @@ pub async fn play(
         let wait = ((due - player.now()).max(0.0) / opts.speed).clamp(0.005, 0.25);
         tokio::time::sleep(Duration::from_secs_f64(wait)).await;
     }
-    let end_t = player.now().min(end.max(player.now()));
+    let end_t = player.now();
     let frame = player.sample(observer);
     observer.frame(&frame);
     // every VPS of the scenario, and the live ones no VPSieNode tracks

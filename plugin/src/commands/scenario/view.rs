@@ -118,12 +118,7 @@ pub struct PlainView {
 
 impl Observer for PlainView {
     fn note(&mut self, t: f64, text: &str) {
-        // events carry their own time
-        if text.len() > 5 && text.as_bytes()[2] == b':' {
-            println!("{text}");
-        } else {
-            println!("{} {text}", clock_text(t));
-        }
+        println!("{} {text}", clock_text(t));
     }
 
     fn frame(&mut self, f: &Frame) {
