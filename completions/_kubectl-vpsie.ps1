@@ -139,6 +139,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('--scale-down-interval', '--scale-down-interval', [CompletionResultType]::ParameterName, 'How often scale-down looks for unneeded nodes')
             [CompletionResult]::new('--drain-timeout', '--drain-timeout', [CompletionResultType]::ParameterName, 'Longest a node''s drain may take (when its VPSieNode has no autoscaler.vpsie.com/drain-timeout); then the drain fails, the node is uncordoned and kept')
             [CompletionResult]::new('--max-drain-parallelism', '--max-drain-parallelism', [CompletionResultType]::ParameterName, 'How many nodes that still have pods may be drained at once (empty nodes go in bulk)')
+            [CompletionResult]::new('--vpsie-requests-per-minute', '--vpsie-requests-per-minute', [CompletionResultType]::ParameterName, 'Client-side limit of VPSie API calls a minute (the original''s default, 100); raise it only as far as VPSie allows your account (429s are still obeyed). 0 turns it off')
+            [CompletionResult]::new('--vpsie-rate-burst', '--vpsie-rate-burst', [CompletionResultType]::ParameterName, 'How many VPSie API calls may go out at once after a quiet spell (0 is taken as 1)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file to use')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The name of the kubeconfig context to use')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')

@@ -1429,7 +1429,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__serve)
-            opts="-A -o -v -h --metrics-addr --secret-name --leader-elect --lease-duration --orphan-grace --watch-namespace --cluster-name --batch-idle --batch-max --provision-timeout --join-timeout --poll-interval --offering-backoff --resync --scale-down-interval --drain-timeout --max-drain-parallelism --evict-bare-pods --dry-run --kubeconfig --context --all-namespaces --output --no-color --verbose --help"
+            opts="-A -o -v -h --metrics-addr --secret-name --leader-elect --lease-duration --orphan-grace --watch-namespace --cluster-name --batch-idle --batch-max --provision-timeout --join-timeout --poll-interval --offering-backoff --resync --scale-down-interval --drain-timeout --max-drain-parallelism --evict-bare-pods --dry-run --vpsie-requests-per-minute --vpsie-rate-burst --kubeconfig --context --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1500,6 +1500,14 @@ _kubectl__vpsie() {
                     return 0
                     ;;
                 --max-drain-parallelism)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vpsie-requests-per-minute)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vpsie-rate-burst)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

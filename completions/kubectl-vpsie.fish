@@ -122,6 +122,8 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l re
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l scale-down-interval -d 'How often scale-down looks for unneeded nodes' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l drain-timeout -d 'Longest a node\'s drain may take (when its VPSieNode has no autoscaler.vpsie.com/drain-timeout); then the drain fails, the node is uncordoned and kept' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l max-drain-parallelism -d 'How many nodes that still have pods may be drained at once (empty nodes go in bulk)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l vpsie-requests-per-minute -d 'Client-side limit of VPSie API calls a minute (the original\'s default, 100); raise it only as far as VPSie allows your account (429s are still obeyed). 0 turns it off' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l vpsie-rate-burst -d 'How many VPSie API calls may go out at once after a quiet spell (0 is taken as 1)' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l context -d 'The name of the kubeconfig context to use' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'

@@ -10,6 +10,10 @@ use e2e_support::{binary, items, until, Sim};
 use serde_json::Value;
 
 fn serve(sim: &Sim, identity: &str) -> Child {
+    serve_with(sim, identity, &[])
+}
+
+fn serve_with(sim: &Sim, identity: &str, extra: &[&str]) -> Child {
     Command::new(binary())
         .args(["serve", "--kubeconfig"])
         .arg(&sim.reconciler_kubeconfig)
@@ -23,6 +27,7 @@ fn serve(sim: &Sim, identity: &str) -> Child {
             "--poll-interval",
             "500ms",
         ])
+        .args(extra)
         .env("HOME", sim.dir.path())
         .env("POD_NAME", identity)
         .stdout(Stdio::null())
@@ -239,4 +244,27 @@ fn the_status_report_and_a_credential_rotation_without_restart() {
         Some(Value::from("rotated-id")),
         "{creates:#?}"
     );
+}
+
+#[test]
+fn the_vpsie_rate_limit_is_set_by_flags_and_shown_in_the_report() {
+    let sim = Sim::start(&["--no-reconciler"]);
+    let mut serve = serve_with(
+        &sim,
+        "replica-a",
+        &[
+            "--vpsie-requests-per-minute",
+            "600",
+            "--vpsie-rate-burst",
+            "7",
+        ],
+    );
+    let r = until(
+        "a report with the rate limit",
+        Duration::from_secs(60),
+        || report(&sim).filter(|r| r["rateLimit"].is_object()),
+    );
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(r["rateLimit"]["capacity"], 7, "{:#}", r["rateLimit"]);
 }

@@ -74,6 +74,15 @@ pub struct ReconcilerConfig {
     /// Plan and report, but never create or delete anything on VPSie.
     #[arg(long, env = "VPSIE_DRY_RUN")]
     pub dry_run: bool,
+
+    /// Client-side limit of VPSie API calls a minute (the original's default, 100); raise it
+    /// only as far as VPSie allows your account (429s are still obeyed). 0 turns it off.
+    #[arg(long, env = "VPSIE_REQUESTS_PER_MINUTE", default_value_t = 100)]
+    pub vpsie_requests_per_minute: u32,
+
+    /// How many VPSie API calls may go out at once after a quiet spell (0 is taken as 1).
+    #[arg(long, env = "VPSIE_RATE_BURST", default_value_t = 20)]
+    pub vpsie_rate_burst: u32,
 }
 
 impl Default for ReconcilerConfig {
@@ -93,11 +102,21 @@ impl Default for ReconcilerConfig {
             max_drain_parallelism: 1,
             evict_bare_pods: false,
             dry_run: false,
+            vpsie_requests_per_minute: 100,
+            vpsie_rate_burst: 20,
         }
     }
 }
 
 impl ReconcilerConfig {
+    /// The VPSie client's rate limit.
+    pub fn rate_limit(&self) -> vpsie_autoscaler::cloud::RateLimitConfig {
+        vpsie_autoscaler::cloud::RateLimitConfig {
+            requests_per_minute: self.vpsie_requests_per_minute,
+            burst: self.vpsie_rate_burst,
+        }
+    }
+
     /// The lifecycle timeouts.
     pub fn timeouts(&self) -> Timeouts {
         Timeouts {

@@ -182,6 +182,7 @@ async fn run(
     };
     let client_config = ClientConfig {
         base_url: secret.base_url.clone().unwrap_or_default(),
+        rate_limit: options.config.rate_limit(),
         ..ClientConfig::default()
     };
     let vpsie = match VpsieClient::new(
