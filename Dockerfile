@@ -5,7 +5,7 @@
 # Not built by the tests or CI: this workplace reaches no image registry for the base images.
 # A static musl binary on distroless/static, as user 65532 (nonroot); no shell in the image.
 
-FROM rust:1.85-bookworm AS builder
+FROM rust:1.95-bookworm AS builder
 # musl-tools: the C compiler `ring` needs for the musl target
 RUN apt-get update \
  && apt-get install -y --no-install-recommends musl-tools \

@@ -18,7 +18,7 @@ fn vps(i: usize) -> Value {
         "identifier": format!("6f1c2d3e-{:04x}-4a5b-8c9d-{:012x}", i % 65_536, i),
         "name": format!("g{group:02}-{i:05}"),
         "hostname": format!("g{group:02}-{i:05}"),
-        "status": if i % 7 == 0 { "creating" } else { "running" },
+        "status": if i.is_multiple_of(7) { "creating" } else { "running" },
         "cpu": 4, "ram": 8192, "ssd": 160, "traffic": 3000,
         "default_ip": format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255),
         "default_ipv6": format!("2001:db8::{:x}", i),
