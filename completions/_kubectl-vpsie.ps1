@@ -163,6 +163,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'A report of an earlier run to compare with (e.g. bench/baseline-ci.json)')
             [CompletionResult]::new('--max-regression', '--max-regression', [CompletionResultType]::ParameterName, 'How many times further from perfect than the baseline a metric may get (plus a noise allowance) before the run fails')
             [CompletionResult]::new('--limits', '--limits', [CompletionResultType]::ParameterName, 'Which VPSie client rate limits to run serve with (default: raised for ci, both for full)')
+            [CompletionResult]::new('--burst-timeout', '--burst-timeout', [CompletionResultType]::ParameterName, 'Longest one burst may take before the variant stops and reports what it measured as incomplete (default: 90s for ci; for full 15m with the raised limit, 45m with the default one)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file to use')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The name of the kubeconfig context to use')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')

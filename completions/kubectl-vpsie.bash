@@ -279,7 +279,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__bench)
-            opts="-n -A -o -v -h --size --out --baseline --max-regression --limits --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --size --out --baseline --max-regression --limits --burst-timeout --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -303,6 +303,10 @@ _kubectl__vpsie() {
                     ;;
                 --limits)
                     COMPREPLY=($(compgen -W "default raised both" -- "${cur}"))
+                    return 0
+                    ;;
+                --burst-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)

@@ -145,6 +145,7 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand bench" -l ma
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand bench" -l limits -d 'Which VPSie client rate limits to run serve with (default: raised for ci, both for full)' -r -f -a "default\t'serve\'s default (100 requests/min, burst 20), as an operator runs it'
 raised\t'Raised to 6000/min, burst 200: what the autoscaler itself costs'
 both\t'One run with each'"
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand bench" -l burst-timeout -d 'Longest one burst may take before the variant stops and reports what it measured as incomplete (default: 90s for ci; for full 15m with the raised limit, 45m with the default one)' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand bench" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand bench" -l context -d 'The name of the kubeconfig context to use' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand bench" -s n -l namespace -d 'Namespace of the autoscaler\'s objects' -r

@@ -560,6 +560,12 @@ pub struct BenchArgs {
     /// Which VPSie client rate limits to run serve with (default: raised for ci, both for full).
     #[arg(long, value_enum)]
     pub limits: Option<BenchLimits>,
+
+    /// Longest one burst may take before the variant stops and reports what it measured as
+    /// incomplete (default: 90s for ci; for full 15m with the raised limit, 45m with the
+    /// default one).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub burst_timeout: Option<Duration>,
 }
 
 /// Parses a speed factor: a positive number up to 1000.

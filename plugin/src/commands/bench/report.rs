@@ -173,6 +173,12 @@ pub struct Checks {
     pub leaked_vps: Vec<u64>,
     /// Times the bench's pod watch fell behind and relisted (timings after it are late).
     pub watch_relists: u64,
+    /// Pods still without a node at the end (an incomplete run).
+    #[serde(default)]
+    pub pods_waiting: usize,
+    /// How long the oldest of them had been Unschedulable: their reaction is at least this.
+    #[serde(default)]
+    pub oldest_waiting_s: Option<f64>,
 }
 
 /// One variant: the whole workload with one rate limit.
@@ -209,6 +215,9 @@ pub struct Variant {
     pub status: StatusLatency,
     /// Invariant inputs.
     pub checks: Checks,
+    /// Why the run stopped before every burst finished (`--burst-timeout`), if it did.
+    #[serde(default)]
+    pub incomplete: Option<String>,
     /// Flat metrics (see [`calc::RULES`]), compared against a baseline.
     pub metrics: BTreeMap<String, f64>,
     /// Each target: measured, target, met.
@@ -243,6 +252,9 @@ impl Variant {
     pub fn violations(&self) -> Vec<String> {
         let mut v = Vec::new();
         let c = &self.checks;
+        if let Some(why) = &self.incomplete {
+            v.push(format!("{}: incomplete: {why}", self.name));
+        }
         if c.pods_running != c.pods_expected {
             v.push(format!(
                 "{}: {} of {} pods ran",
@@ -275,7 +287,7 @@ impl Variant {
                 ));
             }
         }
-        if self.api.calls < self.api.minimum {
+        if self.api.calls < self.api.minimum && self.incomplete.is_none() {
             v.push(format!(
                 "{}: {} VPSie calls, fewer than the minimum {}",
                 self.name, self.api.calls, self.api.minimum
@@ -354,6 +366,15 @@ pub fn markdown(r: &Report) -> String {
                 .join(" / "),
             v.workload.boot_and_join_s
         ));
+        if let Some(why) = &v.incomplete {
+            out.push_str(&format!(
+                "**Incomplete**: {why}. {} pods were still waiting for a node, the oldest for {} (their reaction is at least that); the figures below are of what finished.\n\n",
+                v.checks.pods_waiting,
+                v.checks
+                    .oldest_waiting_s
+                    .map_or("n/a".into(), |s| format!("{s:.0} s"))
+            ));
+        }
         out.push_str(&format!("What bounds reaction: {}\n\n", v.bound));
         out.push_str("| metric | measured | target | met |\n|---|---|---|---|\n");
         for t in &v.targets {
@@ -592,7 +613,10 @@ pub(crate) mod tests {
                 pods_already_covered: 3,
                 leaked_vps: vec![],
                 watch_relists: 0,
+                pods_waiting: 0,
+                oldest_waiting_s: None,
             },
+            incomplete: None,
             metrics: BTreeMap::new(),
             targets: vec![],
         };
@@ -646,6 +670,7 @@ pub(crate) mod tests {
         v.uniform = tightness(3, 4);
         v.api.calls = 5;
         v.checks.leaked_vps = vec![7];
+        v.incomplete = Some("burst 3 did not finish".into());
         v.reaction_s = Some(Spread {
             n: 2,
             p50: 2.0,
@@ -659,6 +684,7 @@ pub(crate) mod tests {
             "fewer than the minimum 13",
             "leaked VPS",
             "reaction p50 2 <= p95 1",
+            "incomplete: burst 3 did not finish",
         ] {
             assert!(all.contains(needle), "{needle} not in {all}");
         }

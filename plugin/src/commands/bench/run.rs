@@ -507,6 +507,7 @@ pub async fn run_variant(
     size: &Size,
     name: &str,
     limit: Limit,
+    burst_timeout: Option<Duration>,
     progress: &dyn Fn(&str),
 ) -> Result<Variant, PluginError> {
     let dir = tempdir()?;
@@ -519,7 +520,17 @@ pub async fn run_variant(
     })
     .await
     .map_err(|e| sim_err("starting the simulated world", e))?;
-    let result = drive(bin, size, name, limit, &world, &dir, progress).await;
+    let result = drive(
+        bin,
+        size,
+        name,
+        limit,
+        burst_timeout,
+        &world,
+        &dir,
+        progress,
+    )
+    .await;
     world.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -541,11 +552,13 @@ fn tempdir() -> Result<PathBuf, PluginError> {
     )))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn drive(
     bin: &Path,
     size: &Size,
     name: &str,
     limit: Limit,
+    burst_timeout: Option<Duration>,
     world: &SimWorld,
     dir: &Path,
     progress: &dyn Fn(&str),
@@ -619,18 +632,17 @@ async fn drive(
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         progress(&format!("{name}: serve (pid {pid}) is up"));
-        let deadline = if limit.raised.is_some() {
+        let deadline = burst_timeout.unwrap_or(if limit.raised.is_some() {
             size.burst_deadline
         } else {
-            // 100 requests/min: a create per node at 0.6 s each, plus polls
+            // 100 requests/min: a create per node at 0.6 s each, plus the listings
             size.burst_deadline * 3
-        };
+        });
         let mut burst_duration = Vec::new();
-        let mut burst_start = Vec::new();
+        let mut incomplete = None;
         for (bi, &target) in size.bursts.iter().enumerate() {
             book.lock().unwrap_or_else(|e| e.into_inner()).burst = bi;
             let t0 = Instant::now();
-            burst_start.push(world.clock.now());
             for (_, _, d, _, replicas) in &deps {
                 let body = json!({"spec": {"replicas": replicas[bi]}}).to_string();
                 store
@@ -645,7 +657,7 @@ async fn drive(
                     )
                     .map_err(|e| sim_err(&format!("scaling Deployment {d}"), e.message))?;
             }
-            wait_for(
+            let waited = wait_for(
                 &format!("{target} pods running (burst {})", bi + 1),
                 deadline,
                 &changed,
@@ -657,15 +669,29 @@ async fn drive(
                     (b.running >= target).then_some(Ok(()))
                 },
             )
-            .await?
-            .map_err(|()| {
-                PluginError::Sim(format!(
-                    "bench: serve exited during burst {}; its last lines:\n{}",
-                    bi + 1,
-                    serve.tail()
-                ))
-            })?;
+            .await;
             burst_duration.push(t0.elapsed().as_secs_f64());
+            match waited {
+                Ok(Ok(())) => {}
+                Ok(Err(())) => {
+                    return Err(PluginError::Sim(format!(
+                        "bench: serve exited during burst {}; its last lines:\n{}",
+                        bi + 1,
+                        serve.tail()
+                    )))
+                }
+                Err(_) => {
+                    let running = book.lock().unwrap_or_else(|e| e.into_inner()).running;
+                    let text = format!(
+                        "burst {} did not finish within {:.0} s (--burst-timeout): {running} of {target} pods running",
+                        bi + 1,
+                        deadline.as_secs_f64()
+                    );
+                    progress(&format!("{name}: {text}; measuring what there is"));
+                    incomplete = Some(text);
+                    break;
+                }
+            }
             progress(&format!(
                 "{name}: burst {} to {target} pods: all running after {:.1}s",
                 bi + 1,
@@ -673,15 +699,19 @@ async fn drive(
             ));
         }
         // scale-up is over when every VPSieNode is Ready
-        let all_ready = wait_for("every VPSieNode Ready", deadline, &changed, || {
-            let vns = list(&store, &vpsienodes(), Some(NAMESPACE));
-            let ready = vns
-                .iter()
-                .filter(|v| v["status"]["phase"] == "Ready")
-                .count();
-            (ready == vns.len() && ready == world.cloud.vms().len()).then_some(ready)
-        })
-        .await?;
+        let all_ready = if incomplete.is_none() {
+            wait_for("every VPSieNode Ready", deadline, &changed, || {
+                let vns = list(&store, &vpsienodes(), Some(NAMESPACE));
+                let ready = vns
+                    .iter()
+                    .filter(|v| v["status"]["phase"] == "Ready")
+                    .count();
+                (ready == vns.len() && ready == world.cloud.vms().len()).then_some(ready)
+            })
+            .await?
+        } else {
+            0
+        };
         let calls_at_peak = world.cloud.requests();
         let peak_time = world.clock.now();
 
@@ -747,10 +777,12 @@ async fn drive(
 
         let book = book.lock().unwrap_or_else(|e| e.into_inner());
         let measured = Measured {
+            calls_at_end: world.cloud.requests(),
             pods: &book.pods,
             relists: book.relists,
             burst_duration,
             calls_at_peak: &calls_at_peak,
+            incomplete,
             steady_calls_per_minute: Some((calls1.saturating_sub(calls0)) as f64 / (idle_s / 60.0)),
             peak_time,
             footprint: Footprint {
@@ -795,6 +827,9 @@ fn serve_exited(pid: u32) -> Result<Option<()>, ()> {
 }
 
 struct Measured<'a> {
+    /// The request log at the end (CreateVMs that came after the peak, in an incomplete run).
+    calls_at_end: Vec<vpsie_autoscaler::sim::cloud::log::RequestRecord>,
+    incomplete: Option<String>,
     pods: &'a HashMap<String, PodTimes>,
     relists: u64,
     burst_duration: Vec<f64>,
@@ -818,10 +853,9 @@ fn assemble(
     deps: &[(String, bool, String, Shape, Vec<usize>)],
     m: Measured<'_>,
 ) -> Variant {
-    let _ = m.peak_time;
     // CreateVM arrival by VM id; the node a VM registers as is its hostname's first label
     let created: HashMap<u64, DateTime<Utc>> = m
-        .calls_at_peak
+        .calls_at_end
         .iter()
         .filter(|r| r.operation == Operation::CreateVM)
         .filter_map(|r| r.vm_id.map(|id| (id, r.time)))
@@ -835,6 +869,8 @@ fn assemble(
         })
         .collect();
     let physical = size.boot_and_join().as_secs_f64();
+    // the bursts that were played (an incomplete run stops in the middle of the last one)
+    let applied = m.burst_duration.len().clamp(1, size.bursts.len());
     let bursts = size.bursts.len();
     let mut reaction: Vec<Vec<f64>> = vec![Vec::new(); bursts];
     let mut overhead: Vec<Vec<f64>> = vec![Vec::new(); bursts];
@@ -860,6 +896,14 @@ fn assemble(
             overhead[b].push(secs(r - u) - physical);
         }
     }
+    // pods still waiting for a node (an incomplete run): their age is a lower bound of
+    // their reaction
+    let waiting: Vec<f64> = m
+        .pods
+        .values()
+        .filter(|p| p.node.is_none())
+        .filter_map(|p| p.unschedulable.map(|u| secs(m.peak_time - u)))
+        .collect();
     let all = |v: &[Vec<f64>]| v.iter().flatten().copied().collect::<Vec<f64>>();
 
     // tightness at the peak, by class
@@ -895,7 +939,7 @@ fn assemble(
             let mut total = Amount::default();
             for (dg, _, _, shape, replicas) in deps {
                 if *dg == g {
-                    let n = replicas.last().copied().unwrap_or(0);
+                    let n = replicas.get(applied - 1).copied().unwrap_or(0);
                     total = total.plus(shape.amount.times(n as i64));
                     t.pods += n;
                 }
@@ -939,8 +983,10 @@ fn assemble(
     let rate_limited = m.calls_at_peak.iter().filter(|r| r.status == 429).count() as u64;
 
     let (rpm, burst) = limit.raised.unwrap_or(DEFAULT_LIMIT);
-    let pods_expected = size.bursts.last().copied().unwrap_or(0);
-    let bound = calc::bound_text(creates, rpm, burst, limit.raised.is_some());
+    let pods_expected = size.bursts.get(applied - 1).copied().unwrap_or(0);
+    // the nodes the workload needs, when the run stopped before making them all
+    let needed = creates.max(uniform.lower_bound + mixed.lower_bound);
+    let bound = calc::bound_text(needed, rpm, burst, limit.raised.is_some());
     let mut v = Variant {
         name: name.to_string(),
         rate_limit: RateLimit {
@@ -983,7 +1029,10 @@ fn assemble(
             pods_already_covered: covered,
             leaked_vps: m.leaked,
             watch_relists: m.relists,
+            pods_waiting: waiting.len(),
+            oldest_waiting_s: waiting.iter().copied().reduce(f64::max),
         },
+        incomplete: m.incomplete,
         metrics: BTreeMap::new(),
         targets: Vec::new(),
     };
