@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use vpsie_autoscaler::sim::apiserver::{Gvr, ListOptions, PatchKind, Store, WriteOptions};
+use vpsie_autoscaler::sim::apiserver::{
+    Gvr, ListOptions, PatchKind, Store, StoreConfig, WriteOptions,
+};
 use vpsie_autoscaler::sim::cloud::ops::Operation;
 use vpsie_autoscaler::sim::cluster::ClusterConfig;
 use vpsie_autoscaler::sim::world::{SimWorld, SimWorldConfig, NAMESPACE};
@@ -516,6 +518,14 @@ pub async fn run_variant(
         boot_time: size.boot,
         cluster: size.cluster.clone(),
         example_nodegroup: false,
+        // 30,000 pods burst in seconds: watchers (the bench's, serve's) keep up with a deeper
+        // channel than the sim's default instead of relisting (a real API server's watch
+        // cache serves a slow watcher for longer than 8,192 events)
+        store: StoreConfig {
+            watch_window: 200_000,
+            watch_channel: 131_072,
+            ..StoreConfig::default()
+        },
         ..SimWorldConfig::default()
     })
     .await
