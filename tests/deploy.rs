@@ -197,20 +197,6 @@ fn secret_template_has_the_runbook_keys_and_no_real_values() {
     }
 }
 
-/// The flags `kubectl-vpsie serve --help` documents.
-fn serve_flags() -> BTreeSet<String> {
-    let out = Command::new(e2e_support::binary())
-        .args(["serve", "--help"])
-        .output()
-        .expect("run kubectl-vpsie serve --help");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout)
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']')
-        .filter(|w| w.starts_with('-') && w.len() > 1)
-        .map(|w| w.split('=').next().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn deployment_runs_serve_with_real_flags_hardened_and_probed() {
     let d: Deployment = typed("deployment.yaml", &doc("deployment.yaml", "Deployment"));
@@ -251,7 +237,7 @@ fn deployment_runs_serve_with_real_flags_hardened_and_probed() {
     let c = &pod.containers[0];
     let args = c.args.clone().expect("args");
     assert_eq!(args[0], "serve");
-    let known = serve_flags();
+    let known = e2e_support::serve_flags();
     for a in &args[1..] {
         let flag = a.split('=').next().unwrap();
         assert!(

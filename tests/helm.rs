@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod e2e_support;
+
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -184,6 +186,8 @@ fn custom_values_change_what_they_should() {
             ("credentials.clientId", json!("id-123")),
             ("credentials.clientSecret", json!("s3cret")),
             ("vpsie.apiURL", json!("https://api.example/v2")),
+            ("vpsie.requestsPerMinute", json!(300)),
+            ("vpsie.rateBurst", json!(30)),
             ("timeouts.join", json!("20m")),
             ("timeouts.drain", json!("5m")),
             ("timeouts.pollInterval", json!("5s")),
@@ -210,9 +214,19 @@ fn custom_values_change_what_they_should() {
         "--join-timeout=20m",
         "--drain-timeout=5m",
         "--poll-interval=5s",
+        "--vpsie-requests-per-minute=300",
+        "--vpsie-rate-burst=30",
         "-vv",
     ] {
         assert!(a.contains(&want.to_string()), "{want} not in {a:?}");
+    }
+    // every flag the chart passes is one `serve` has
+    let known = e2e_support::serve_flags();
+    for flag in a[1..].iter().map(|x| x.split('=').next().unwrap()) {
+        assert!(
+            flag == "-vv" || known.contains(flag),
+            "the chart passes {flag}, which is not a flag of `kubectl-vpsie serve`"
+        );
     }
     assert!(
         !a.iter().any(|x| x.starts_with("--provision-timeout")),

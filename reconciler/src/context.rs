@@ -46,6 +46,8 @@ pub struct Context {
     vms: tokio::sync::Mutex<Option<VmSnapshot>>,
     /// Create attempts that have returned (success or not).
     creates_done: std::sync::atomic::AtomicU64,
+    /// The create attempts no snapshot has covered yet: hostname -> the attempt.
+    attempts: Mutex<HashMap<String, Attempt>>,
     /// Offerings a group avoids until a time, after a node of them failed: (group, offering).
     pub backoff: Mutex<HashMap<(String, String), DateTime<Utc>>>,
     /// What the status report shows of each NodeGroup (its last decision).
@@ -56,6 +58,42 @@ pub struct Context {
     /// Held by whatever decides to add nodes (minNodes, pending pods, headroom) from reading
     /// the records to creating them: two decisions never count the same need twice.
     pub scale_lock: tokio::sync::Mutex<()>,
+}
+
+/// A create attempt that returned: its place in the order of returns (`creates_done` after
+/// it), and the VPS it created, when it did.
+#[derive(Debug, Clone)]
+struct Attempt {
+    seq: u64,
+    vps: Option<Vps>,
+}
+
+/// What a snapshot can say of a hostname it does not list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unlisted {
+    /// No create attempt for it returned after the listing began: it does not exist (or, with
+    /// a known id, it is gone).
+    Absent,
+    /// An attempt returned after the listing began and created this VPS: the listing is just
+    /// older than it.
+    Created(Box<Vps>),
+    /// An attempt returned after the listing began and failed: only a look-up can tell.
+    Unknown,
+}
+
+/// The share of the VPSie rate limit that polling lists may use while nodes are on their way;
+/// the rest is left to creates and deletes.
+pub const LISTING_SHARE: f64 = 0.25;
+
+/// How long a VPS list stays fresh: the poll interval, or longer when listing every VPS more
+/// often would take more than [`LISTING_SHARE`] of the rate limit (a list of `pages` pages is
+/// `pages` calls). `requests_per_minute` 0 is no limit.
+pub fn listing_interval(poll: Duration, pages: u32, requests_per_minute: u32) -> Duration {
+    if requests_per_minute == 0 {
+        return poll;
+    }
+    let budget = f64::from(requests_per_minute) * LISTING_SHARE / 60.0; // calls a second
+    poll.max(Duration::from_secs_f64(f64::from(pages.max(1)) / budget))
 }
 
 /// A VPSieNode this process created: when, and the object the API server returned.
@@ -93,6 +131,7 @@ impl Context {
             catalogue: Mutex::new(None),
             vms: tokio::sync::Mutex::new(None),
             creates_done: std::sync::atomic::AtomicU64::new(0),
+            attempts: Mutex::new(HashMap::new()),
             backoff: Mutex::new(HashMap::new()),
             board: StatusBoard::new(),
             recent: Mutex::new(HashMap::new()),
@@ -169,9 +208,15 @@ impl Context {
     pub async fn vm_snapshot(&self) -> Result<VmSnapshot> {
         let mut guard = self.vms.lock().await;
         let now = self.now();
-        let fresh_for = chrono::Duration::from_std(self.config.poll_interval).unwrap_or_default();
         if let Some(snapshot) = guard.as_ref() {
-            if now - snapshot.at < fresh_for {
+            let page = self.cloud.config().page_size.max(1) as usize;
+            let pages = u32::try_from(snapshot.vms.len().div_ceil(page)).unwrap_or(u32::MAX);
+            let fresh_for = listing_interval(
+                self.config.poll_interval,
+                pages,
+                self.config.vpsie_requests_per_minute,
+            );
+            if now - snapshot.at < chrono::Duration::from_std(fresh_for).unwrap_or_default() {
                 return Ok(snapshot.clone());
             }
         }
@@ -182,22 +227,46 @@ impl Context {
             vms,
             creates_done,
         };
+        // attempts that returned before this listing began show in it
+        self.attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, a| a.seq > creates_done);
         *guard = Some(snapshot.clone());
         Ok(snapshot)
     }
 
-    /// Whether no create attempt has returned since `snapshot` began listing: then a hostname
-    /// absent from it is really absent (a lost reply of an earlier attempt would show in it),
-    /// and CreateVM may skip its own look-up.
-    pub fn covers_every_attempt(&self, snapshot: &VmSnapshot) -> bool {
-        self.creates_done.load(std::sync::atomic::Ordering::SeqCst) == snapshot.creates_done
+    /// What `snapshot` says of `hostname` when it does not list it. A create attempt that
+    /// returned before the listing began would show in it (even one whose reply was lost), so
+    /// then the VPS does not exist and CreateVM may skip its own look-up; an attempt that
+    /// returned later is newer than the list, and the VPS it created stands for the list until
+    /// the next one. So the records of a burst share one list per interval, whatever the
+    /// number of creates in between.
+    pub fn unlisted(&self, snapshot: &VmSnapshot, hostname: &str) -> Unlisted {
+        let attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        match attempts.get(&hostname.to_ascii_lowercase()) {
+            Some(a) if a.seq > snapshot.creates_done => match &a.vps {
+                Some(v) => Unlisted::Created(Box::new(v.clone())),
+                None => Unlisted::Unknown,
+            },
+            _ => Unlisted::Absent,
+        }
     }
 
-    /// Records that a create attempt returned, and forgets the snapshot.
-    pub async fn create_returned(&self) {
-        self.creates_done
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        *self.vms.lock().await = None;
+    /// Records that a create attempt for `hostname` returned, with the VPS when it made one.
+    pub fn create_returned(&self, hostname: &str, vps: Option<&Vps>) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let seq = self
+            .creates_done
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        attempts.insert(
+            hostname.to_ascii_lowercase(),
+            Attempt {
+                seq,
+                vps: vps.cloned(),
+            },
+        );
     }
 
     /// Records a NodeGroup's decision (`reason` is machine-readable: `PendingPods`,
@@ -268,5 +337,30 @@ impl Context {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert((group.to_string(), offering.to_string()), until);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_is_fresh_for_the_poll_interval_while_it_is_cheap() {
+        let poll = Duration::from_secs(2);
+        // 100 a minute, a quarter for lists: one page every 2.4 s
+        assert_eq!(listing_interval(poll, 1, 100), Duration::from_millis(2400));
+        assert_eq!(listing_interval(poll, 1, 6000), poll);
+        assert_eq!(listing_interval(poll, 0, 6000), poll);
+        assert_eq!(listing_interval(poll, 7, 0), poll);
+    }
+
+    #[test]
+    fn a_long_list_is_taken_less_often_so_creates_keep_most_of_the_rate_limit() {
+        let poll = Duration::from_secs(2);
+        // 1,000 VPS are 10 pages: at 100 calls a minute, one list every 24 s is 25 calls of 100
+        assert_eq!(listing_interval(poll, 10, 100), Duration::from_secs(24));
+        let pages = 10.0;
+        let lists_a_minute = 60.0 / listing_interval(poll, 10, 100).as_secs_f64();
+        assert!(pages * lists_a_minute <= 100.0 * LISTING_SHARE + 1e-9);
     }
 }

@@ -16,7 +16,7 @@ use vpsie_autoscaler::api::{
 };
 use vpsie_autoscaler::cloud::{CloudError, CreateVpsRequest, ErrorClass};
 
-use crate::context::Context;
+use crate::context::{Context, Unlisted};
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, NodeObservation, SpecUpdate, Step, VmObservation};
 
@@ -101,12 +101,13 @@ pub fn node_name_of(vn: &VPSieNode) -> String {
 }
 
 /// What the cloud says of the record's VPS, and whether a "no VPS with this hostname" can be
-/// trusted without another look-up (see [`Context::covers_every_attempt`]).
+/// trusted without another look-up (see [`Context::unlisted`]).
 async fn observe_vm(vn: &VPSieNode, ctx: &Context) -> Result<(VmObservation, bool)> {
     let id = vn.spec.vpsie_instance_id;
     let name = vn.name_any();
-    // the shared snapshot answers most looks; a miss of a known id is confirmed by a direct
-    // call, so a VPS created after the snapshot is never taken for gone
+    // the shared snapshot answers most looks; a VPS created after it is answered by what its
+    // create returned, and a known id missing from a list newer than its create is confirmed
+    // by a direct call, so a VPS is never taken for gone on a stale list
     let snapshot = ctx.vm_snapshot().await?;
     let hit = snapshot.vms.iter().find(|v| {
         if id > 0 {
@@ -120,15 +121,19 @@ async fn observe_vm(vn: &VPSieNode, ctx: &Context) -> Result<(VmObservation, boo
     if let Some(v) = hit {
         return Ok((VmObservation::Present(Box::new(v.clone())), true));
     }
+    match ctx.unlisted(&snapshot, &name) {
+        Unlisted::Created(v) if id <= 0 || v.id == id => {
+            return Ok((VmObservation::Present(v), true));
+        }
+        Unlisted::Absent if id <= 0 => return Ok((VmObservation::Absent, true)),
+        _ => {}
+    }
     if id > 0 {
         return match ctx.cloud.get_vm(id).await {
             Ok(v) => Ok((VmObservation::Present(Box::new(v)), true)),
             Err(e) if e.class() == ErrorClass::NotFound => Ok((VmObservation::Absent, true)),
             Err(e) => Err(e.into()),
         };
-    }
-    if ctx.covers_every_attempt(&snapshot) {
-        return Ok((VmObservation::Absent, true));
     }
     Ok(match ctx.cloud.find_vm_by_hostname(&name).await? {
         Some(v) => (VmObservation::Present(Box::new(v)), true),
@@ -237,7 +242,9 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
             return Ok(Action::await_change());
         }
         let created = create_vm(vn, ctx, absence_checked).await;
-        ctx.create_returned().await;
+        if !matches!(created, Ok(None)) {
+            ctx.create_returned(&name, created.as_ref().ok().and_then(|v| v.as_ref()));
+        }
         match created {
             Ok(Some(vps)) => {
                 step = lifecycle::step(

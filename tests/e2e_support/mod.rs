@@ -293,3 +293,17 @@ pub fn assert_one_error_line(out: &Output, needles: &[&str]) {
         assert!(!stderr.contains(bad), "{bad:?} in {stderr}");
     }
 }
+
+/// The flags `kubectl-vpsie serve --help` documents.
+pub fn serve_flags() -> std::collections::BTreeSet<String> {
+    let out = Command::new(binary())
+        .args(["serve", "--help"])
+        .output()
+        .expect("run kubectl-vpsie serve --help");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']')
+        .filter(|w| w.starts_with('-') && w.len() > 1)
+        .map(|w| w.split('=').next().unwrap().to_string())
+        .collect()
+}
