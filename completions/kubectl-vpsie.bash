@@ -19,6 +19,9 @@ _kubectl__vpsie() {
             kubectl__vpsie,__complete)
                 cmd="kubectl__vpsie__subcmd____complete"
                 ;;
+            kubectl__vpsie,bench)
+                cmd="kubectl__vpsie__subcmd__bench"
+                ;;
             kubectl__vpsie,breaker)
                 cmd="kubectl__vpsie__subcmd__breaker"
                 ;;
@@ -118,6 +121,9 @@ _kubectl__vpsie() {
             kubectl__vpsie__subcmd__help,__complete)
                 cmd="kubectl__vpsie__subcmd__help__subcmd____complete"
                 ;;
+            kubectl__vpsie__subcmd__help,bench)
+                cmd="kubectl__vpsie__subcmd__help__subcmd__bench"
+                ;;
             kubectl__vpsie__subcmd__help,breaker)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__breaker"
                 ;;
@@ -197,7 +203,7 @@ _kubectl__vpsie() {
 
     case "${cmd}" in
         kubectl__vpsie)
-            opts="-n -A -o -v -h -V --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help --version crds sim simulate serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest install uninstall help"
+            opts="-n -A -o -v -h -V --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help --version crds sim simulate serve bench version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest install uninstall help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -241,6 +247,68 @@ _kubectl__vpsie() {
                 return 0
             fi
             case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd__bench)
+            opts="-n -A -o -v -h --size --out --baseline --max-regression --limits --burst-timeout --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --size)
+                    COMPREPLY=($(compgen -W "ci full" -- "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-regression)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limits)
+                    COMPREPLY=($(compgen -W "default raised both" -- "${cur}"))
+                    return 0
+                    ;;
+                --burst-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -767,7 +835,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__help)
-            opts="crds sim simulate serve version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest install uninstall help"
+            opts="crds sim simulate serve bench version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest install uninstall help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -781,6 +849,20 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__help__subcmd____complete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd__help__subcmd__bench)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

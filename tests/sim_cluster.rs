@@ -502,3 +502,97 @@ async fn a_burst_of_pods_is_scheduled_after_the_loop_ran_out_of_budget() {
     .await;
     w.cluster.shutdown().await;
 }
+
+fn ready_node(name: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+        "spec": {},
+        "status": {
+            "capacity": {"cpu": "8", "memory": "16Gi", "pods": "110"},
+            "allocatable": {"cpu": "8", "memory": "16Gi", "pods": "110"},
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]
+        }
+    })
+}
+
+/// Polls `check` every 100 ms (each poll lists the store) until it holds, or panics after 60 s.
+async fn poll_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Nodes arriving while thousands of pods are being marked Unschedulable: the loop applies
+/// the store's events in slices (tokio's budget), so a pod's older event (its Unschedulable
+/// patch) can come after the scheduler bound it. The cache must not go back to "unbound"
+/// then: that freed its room on the node for another pod, and nodes got more pods than they
+/// hold (the bench saw 0.988 nodes per lower bound).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_never_get_more_pods_than_they_hold_while_a_burst_is_marked() {
+    let w = world().await;
+    let store = w.api.store();
+    let opts = WriteOptions::default();
+    const PODS: usize = 3000;
+    const NODES: usize = 10;
+    for i in 0..PODS {
+        store
+            .create(
+                &pods(),
+                Some("default"),
+                pod(&format!("wave-{i}"), "10m", json!({})),
+                &opts,
+            )
+            .unwrap();
+        // nodes arrive in the middle of the burst, while its Unschedulable marks are queued
+        if i % (PODS / NODES) == PODS / NODES / 2 {
+            let n = i / (PODS / NODES);
+            store
+                .create(&nodes(), None, ready_node(&format!("wave-node-{n}")), &opts)
+                .unwrap();
+        }
+    }
+    let bound_by_node = |store: &Store| {
+        let mut by: std::collections::BTreeMap<String, usize> = Default::default();
+        for p in list(store, &pods(), Some("default")) {
+            if let Some(n) = p["spec"]["nodeName"].as_str() {
+                *by.entry(n.to_string()).or_default() += 1;
+            }
+        }
+        by
+    };
+    // settled: every node is full (110 pods a node) or more, and every other pod was judged
+    // against all the nodes
+    poll_until("the burst placed", || {
+        let full = bound_by_node(&store)
+            .values()
+            .filter(|&&n| n >= 110)
+            .count()
+            == NODES;
+        let judged = list(&store, &pods(), Some("default"))
+            .iter()
+            .filter(|p| p["spec"]["nodeName"].as_str().is_none())
+            .all(|p| {
+                p["status"]["conditions"].as_array().is_some_and(|cs| {
+                    cs.iter().any(|c| {
+                        c["reason"] == "Unschedulable"
+                            && c["message"]
+                                .as_str()
+                                .is_some_and(|m| m.starts_with(&format!("0/{NODES} nodes")))
+                    })
+                })
+            });
+        full && judged
+    })
+    .await;
+    let by = bound_by_node(&store);
+    let over: Vec<(&String, &usize)> = by.iter().filter(|(_, &n)| n > 110).collect();
+    assert!(over.is_empty(), "nodes with more than 110 pods: {over:?}");
+    assert_eq!(by.values().sum::<usize>(), NODES * 110);
+    w.cluster.shutdown().await;
+}

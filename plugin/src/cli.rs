@@ -80,6 +80,11 @@ const SIM_ABOUT: &str = "The demo: play a scenario in a simulated VPSie cloud an
 With no arguments it plays the built-in scenario (examples/scenarios/burst-and-drain.yaml): web and batch workloads burst onto two NodeGroups, then leave, and idle nodes are drained away. --scenario FILE plays another (see examples/scenarios/ for the format: offerings with prices, NodeGroups, workloads with arrival, departure, scaling, selectors, tolerations and PDBs, and faults: vpsie-errors, rate-limit, slow-boot, boot-failure, join-failure, reconciler-restart).\n\n\
 A live view shows pending pods, nodes by phase, cost per hour and the autoscaler's events (plain lines when not a terminal). kubectl works against it while it plays (the kubeconfig is printed); --keep keeps it up afterwards. --no-scenario starts the world with the example NodeGroup production-workers and no workload, until Ctrl-C.";
 
+const BENCH_ABOUT: &str = "The end-to-end benchmark. The simulated VPSie cloud and Kubernetes API server run in this process; the reconciler runs as its own child process (this binary's `serve`, as the ServiceAccount of deploy/). Pods burst onto NodeGroups (uniform pods on half of them, mixed sizes on the other half) in three steps; each step waits until every pod runs.\n\n\
+--size full: 50 NodeGroups, bursts to 1,000 / 10,000 / 30,000 pods, about 1,000 nodes at the peak (10+ minutes; run a release build). --size ci: 4 NodeGroups, up to 240 pods, short simulated delays (~30 s).\n\n\
+Measured: reaction (pod marked Unschedulable -> its node's CreateVM arriving at the cloud) p50/p95/max; overhead (pod running minus the simulated boot and join) p50/p95; tightness (VPS / bin-packing lower bound, cost / cheapest cover, uniform and mixed pods apart); API economy (VPSie calls / one create per node plus a constant; calls per minute at steady state); serve's peak resident memory (VmHWM) and idle CPU; `status` latency. Each against its target, with the machine (cores, memory, load average).\n\n\
+--limits: default runs serve with the VPSie client's default rate limit (100/min, burst 20), as an operator would; raised passes --vpsie-requests-per-minute 6000 --vpsie-rate-burst 200, to show what the autoscaler itself costs; both (the default for --size full) plays the workload once with each. Writes <out>/<size>.json and <out>/<size>.md. --baseline FILE (a report of an earlier run) fails on gross regressions only: a metric further from perfect than --max-regression times the baseline's, plus a noise allowance. A broken invariant (a pod that never ran, p50 > p95, fewer nodes than the lower bound, fewer calls than the minimum, a leaked VPS) fails too.";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -94,6 +99,10 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system).
     Serve(Box<ServeArgs>),
+    /// The end-to-end benchmark: bursts of pods over many NodeGroups in the simulator, with
+    /// `serve` as its own process; writes a JSON report and a markdown table.
+    #[command(long_about = BENCH_ABOUT)]
+    Bench(BenchArgs),
     /// Print the version of this binary.
     Version,
     /// Print a shell completion script, or write all of them to a directory.
@@ -506,6 +515,57 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub reconciler: vpsie_reconciler::config::ReconcilerConfig,
+}
+
+/// The size of a `bench` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchSize {
+    /// 4 NodeGroups, up to 240 pods, short simulated delays (seconds).
+    Ci,
+    /// 50 NodeGroups, bursts to 1,000 / 10,000 / 30,000 pods, ~1,000 nodes (minutes).
+    Full,
+}
+
+/// The VPSie client rate limits `bench` runs serve with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchLimits {
+    /// serve's default (100 requests/min, burst 20), as an operator runs it.
+    Default,
+    /// Raised to 6000/min, burst 200: what the autoscaler itself costs.
+    Raised,
+    /// One run with each.
+    Both,
+}
+
+/// Arguments of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// How big a run.
+    #[arg(long, value_enum, default_value = "full")]
+    pub size: BenchSize,
+
+    /// Where the report goes (<out>/<size>.json and <out>/<size>.md).
+    #[arg(long, value_name = "DIR", default_value = "bench/results")]
+    pub out: PathBuf,
+
+    /// A report of an earlier run to compare with (e.g. bench/baseline-ci.json).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// How many times further from perfect than the baseline a metric may get (plus a noise
+    /// allowance) before the run fails.
+    #[arg(long, value_name = "X", default_value_t = 3.0)]
+    pub max_regression: f64,
+
+    /// Which VPSie client rate limits to run serve with (default: raised for ci, both for full).
+    #[arg(long, value_enum)]
+    pub limits: Option<BenchLimits>,
+
+    /// Longest one burst may take before the variant stops and reports what it measured as
+    /// incomplete (default: 90s for ci; for full 15m with the raised limit, 45m with the
+    /// default one).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub burst_timeout: Option<Duration>,
 }
 
 /// Parses a speed factor: a positive number up to 1000.

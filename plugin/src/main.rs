@@ -72,6 +72,7 @@ async fn run(cli: Cli) -> Result<(), PluginError> {
             let kube = kube_client(&cli.global).await?;
             commands::serve::run(*args, kube).await
         }
+        Command::Bench(args) => commands::bench::run(&args).await,
         Command::Sim(args) => {
             commands::sim::run(&args, cli.global.kubeconfig.clone(), cli.global.output).await
         }
@@ -212,6 +213,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Install(_) => "install",
         Command::Uninstall(_) => "uninstall",
         Command::Serve(_) => "serve",
+        Command::Bench(_) => "bench",
         Command::Version => "version",
         Command::Completions(_) => "completions",
         Command::Man(_) => "man",

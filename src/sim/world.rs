@@ -77,6 +77,8 @@ pub struct SimWorldConfig {
     pub example_nodegroup: bool,
     /// What the cloud sells (default: [`Catalogue::default`]).
     pub catalogue: Option<Catalogue>,
+    /// The API server's store (watch window and channel sizes).
+    pub store: crate::sim::apiserver::StoreConfig,
 }
 
 impl Default for SimWorldConfig {
@@ -89,6 +91,7 @@ impl Default for SimWorldConfig {
             cluster: ClusterConfig::default(),
             example_nodegroup: true,
             catalogue: None,
+            store: crate::sim::apiserver::StoreConfig::default(),
         }
     }
 }
@@ -129,6 +132,7 @@ impl SimWorld {
         let api = SimApiServer::start(ApiServerConfig {
             port: config.api_port,
             clock: clock.clone(),
+            store: config.store.clone(),
             ..ApiServerConfig::default()
         })
         .await?;

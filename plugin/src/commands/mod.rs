@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod breaker;
 pub mod common;
 pub mod complete;

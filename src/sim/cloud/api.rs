@@ -157,7 +157,7 @@ async fn create_vm(
     State(shared): State<Arc<Shared>>,
     Extension(Principal(principal)): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let body = body_bytes(body)?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
@@ -168,7 +168,9 @@ async fn create_vm(
     let now = shared.clock.now();
     let vm = shared.lock().create_vm(req, Some(principal), now)?;
     shared.bump();
-    Ok(Json(vm.to_wire(now)))
+    let mut response = Json(vm.to_wire(now)).into_response();
+    response.extensions_mut().insert(layer::CreatedVm(vm.id));
+    Ok(response)
 }
 
 async fn get_vm(

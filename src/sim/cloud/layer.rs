@@ -25,6 +25,10 @@ use super::Shared;
 #[derive(Debug, Clone)]
 pub(crate) struct Principal(pub String);
 
+/// The VM a CreateVM made: set by its handler on the response, recorded in the log.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CreatedVm(pub u64);
+
 fn bearer_of(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
@@ -97,6 +101,7 @@ pub(crate) async fn api_layer(
     if let Some(Principal(p)) = response.extensions().get::<Principal>() {
         principal = Some(p.clone());
     }
+    let vm_id = response.extensions().get::<CreatedVm>().map(|c| c.0);
     if matches!(outcome.terminal, Some(FaultAction::LoseResponse)) {
         response = lose(response).await;
     }
@@ -113,6 +118,7 @@ pub(crate) async fn api_layer(
         principal,
         request_id,
         faults: outcome.fired,
+        vm_id,
     };
     shared.lock().log.push(record);
     shared.observe();

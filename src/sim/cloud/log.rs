@@ -31,6 +31,9 @@ pub struct RequestRecord {
     pub request_id: String,
     /// Labels of the faults that fired on it.
     pub faults: Vec<String>,
+    /// The VM a successful CreateVM made (to tie a VPS to the request that asked for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vm_id: Option<u64>,
 }
 
 /// The log and the per-operation counters.
