@@ -383,6 +383,28 @@ async fn serve(
                     &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
                 ))
             }
+            Some("token") => {
+                // TokenRequest: a bearer token of the ServiceAccount, which RBAC then
+                // authorizes as system:serviceaccount:<ns>:<name>
+                let ns = t.ns.unwrap_or("default");
+                store.get(&t.gvr, Some(ns), name)?;
+                let b = parse_body(headers, &body)?;
+                let seconds = b
+                    .pointer("/spec/expirationSeconds")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(3600);
+                let token = st.tokens.issue(&Identity::service_account(ns, name));
+                let expires = chrono::Utc::now() + chrono::Duration::seconds(seconds);
+                Ok(json_response(
+                    201,
+                    &json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                        "metadata": {"name": name, "namespace": ns},
+                        "spec": {"audiences": b.pointer("/spec/audiences").cloned().unwrap_or(json!([])),
+                            "expirationSeconds": seconds},
+                        "status": {"token": token,
+                            "expirationTimestamp": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)}}),
+                ))
+            }
             Some("eviction") => {
                 let b = parse_body(headers, &body)?;
                 let mut opts = delete_options(q, b.get("deleteOptions"))?;
