@@ -36,9 +36,9 @@ fn main() {
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        // kube's client builder logs each failed connection at ERROR; the command's own error
-        // line says it once, with the fix
-        0 => "warn,kube_client::client::builder=off",
+        // kube's client builder logs each failed connection at ERROR, and kube's watcher each
+        // failed list or watch at WARN; the command's own error line says it once, with the fix
+        0 => "warn,kube_client::client::builder=off,kube_runtime::watcher=error",
         1 => "info",
         2 => "debug",
         _ => "trace",
