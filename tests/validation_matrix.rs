@@ -228,18 +228,7 @@ fn the_reconciler_refuses_what_got_past_the_api_server_with_a_condition_and_an_e
         let message = until(
             &format!("{name}'s Error condition"),
             Duration::from_secs(60),
-            || {
-                let ng = sim.json(&["get", "ng", &name, "-n", "kube-system"]);
-                ng["status"]["conditions"].as_array().and_then(|cs| {
-                    cs.iter()
-                        .find(|c| {
-                            c["type"] == "Error"
-                                && c["status"] == "True"
-                                && c["reason"] == "InvalidConfiguration"
-                        })
-                        .map(|c| c["message"].as_str().unwrap_or("").to_string())
-                })
-            },
+            || sim.invalid_configuration(&name),
         );
         for n in names {
             assert!(
