@@ -80,6 +80,9 @@ const SIM_ABOUT: &str = "The demo: play a scenario in a simulated VPSie cloud an
 With no arguments it plays the built-in scenario (examples/scenarios/burst-and-drain.yaml): web and batch workloads burst onto two NodeGroups, then leave, and idle nodes are drained away. --scenario FILE plays another (see examples/scenarios/ for the format: offerings with prices, NodeGroups, workloads with arrival, departure, scaling, selectors, tolerations and PDBs, and faults: vpsie-errors, rate-limit, slow-boot, boot-failure, join-failure, reconciler-restart).\n\n\
 A live view shows pending pods, nodes by phase, cost per hour and the autoscaler's events (plain lines when not a terminal). kubectl works against it while it plays (the kubeconfig is printed); --keep keeps it up afterwards. --no-scenario starts the world with the example NodeGroup production-workers and no workload, until Ctrl-C.";
 
+const CAMPAIGN_ABOUT: &str = "The randomized fault and crash campaign. Each run, from its seed, starts a simulated VPSie cloud and Kubernetes cluster on loopback, runs this binary's `serve` as its own process against it (as the reconciler's ServiceAccount), and plays a random plan: workloads arrive (some with PodDisruptionBudgets, maybe a safe-to-evict=false pod) and leave; a VPSie fault profile (5xx bursts, outages that open the circuit breaker, 429 with Retry-After, timeouts, lost create replies, token expiry, quota exhausted, slow and failed boots) and a Kubernetes API fault profile (409 conflicts, 503 unavailable, watches cut, 410 Expired) are in force during the scale-up and the scale-down; serve is SIGKILLed at random moments of the scale-up, the drain and the delete, and restarted. Once the faults stop it waits for convergence and checks the invariants: VPS == VPSieNodes (no leak, no duplicate), the capacity reached, no PDB exceeded, the unmovable pod kept, the breaker's transitions, metrics consistent with the cloud's request log.\n\n\
+It prints a report (markdown, or -o json) with runs, faults injected, crash points hit, violations and seeds; --out FILE.md writes it and FILE.json. A violation prints the seed and the invariant and exits 1; --run-seed SEED --logs DIR replays that run keeping serve's logs.";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -94,6 +97,10 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system).
     Serve(Box<ServeArgs>),
+    /// The randomized fault and crash campaign: seeded runs in the simulator with VPSie and
+    /// Kubernetes API faults and SIGKILLs of serve, each checked against the invariants.
+    #[command(long_about = CAMPAIGN_ABOUT)]
+    Campaign(CampaignArgs),
     /// Print the version of this binary.
     Version,
     /// Print a shell completion script, or write all of them to a directory.
@@ -506,6 +513,38 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub reconciler: vpsie_reconciler::config::ReconcilerConfig,
+}
+
+/// Arguments of `campaign`.
+#[derive(Debug, Args)]
+pub struct CampaignArgs {
+    /// How many runs (default: 4 for --size ci, 100 for nightly).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000), value_name = "N")]
+    pub runs: Option<u32>,
+
+    /// The campaign's base seed (default: the current time, printed); each run's seed derives from it.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// Replay one run by its own seed (as the report lists it) instead of a campaign.
+    #[arg(long, value_name = "SEED", conflicts_with = "runs")]
+    pub run_seed: Option<u64>,
+
+    /// ci: short runs with fewer faults; nightly: more load and longer fault windows.
+    #[arg(long, default_value = "ci", value_parser = crate::commands::campaign::parse_size)]
+    pub size: vpsie_autoscaler::sim::campaign::Size,
+
+    /// Write the markdown report here, and its JSON next to it (FILE.json).
+    #[arg(long, value_name = "FILE.md")]
+    pub out: Option<PathBuf>,
+
+    /// How much faster than real time the simulated cloud and cluster run (VM boots, kubelets).
+    #[arg(long, default_value = "20", value_parser = parse_speed)]
+    pub speed: f64,
+
+    /// Keep each serve process's log in this directory (seed-<seed>-serve-<n>.log).
+    #[arg(long, value_name = "DIR")]
+    pub logs: Option<PathBuf>,
 }
 
 /// Parses a speed factor: a positive number up to 1000.

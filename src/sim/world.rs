@@ -77,6 +77,8 @@ pub struct SimWorldConfig {
     pub example_nodegroup: bool,
     /// What the cloud sells (default: [`Catalogue::default`]).
     pub catalogue: Option<Catalogue>,
+    /// Seed of the cloud's and the API server's fault RNGs.
+    pub fault_seed: u64,
 }
 
 impl Default for SimWorldConfig {
@@ -89,6 +91,7 @@ impl Default for SimWorldConfig {
             cluster: ClusterConfig::default(),
             example_nodegroup: true,
             catalogue: None,
+            fault_seed: 0,
         }
     }
 }
@@ -129,12 +132,14 @@ impl SimWorld {
         let api = SimApiServer::start(ApiServerConfig {
             port: config.api_port,
             clock: clock.clone(),
+            fault_seed: config.fault_seed,
             ..ApiServerConfig::default()
         })
         .await?;
         let mut cloud_config = SimCloudConfig::default()
             .with_clock(clock.clone())
-            .with_boot_time(config.boot_time);
+            .with_boot_time(config.boot_time)
+            .with_fault_seed(config.fault_seed);
         cloud_config.bind = ([127, 0, 0, 1], config.cloud_port).into();
         if let Some(c) = &config.catalogue {
             cloud_config.catalogue = c.clone();

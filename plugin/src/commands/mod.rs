@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod breaker;
+pub mod campaign;
 pub mod common;
 pub mod complete;
 pub mod crds;

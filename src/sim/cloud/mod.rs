@@ -324,6 +324,11 @@ impl SimCloud {
         self.shared().lock().log.records()
     }
 
+    /// How many requests were handled in all (the last request log sequence number).
+    pub fn request_total(&self) -> u64 {
+        self.shared().lock().log.total()
+    }
+
     /// How many requests of `op` were handled (exact, even past the log's capacity).
     pub fn count(&self, op: Operation) -> u64 {
         self.shared().lock().log.count(op)
