@@ -631,25 +631,43 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Waits for the phase of a crash point and kills serve in it; whether it was hit.
-    async fn crash(&mut self, phase: CrashPhase) -> Result<Option<bool>, PluginError> {
+    /// Waits for the phase of a crash point and kills serve at a random moment of it: the
+    /// label is the phase, or `<phase>-after` when the phase was over by the kill.
+    async fn crash(&mut self, phase: CrashPhase) -> Result<Option<String>, PluginError> {
         let Some(c) = self.plan.crashes.iter().find(|c| c.phase == phase).cloned() else {
             return Ok(None);
         };
         let phases = phase.phases();
-        let seen = self
-            .until(Duration::from_secs(30), |r| {
-                r.vns().iter().any(|v| phases.contains(&v.phase.as_str()))
-            })
-            .await;
-        if !seen {
-            return Ok(Some(false));
+        let in_phase = |r: &Self| r.vns().iter().any(|v| phases.contains(&v.phase.as_str()));
+        // look often (in-process, cheap): a drain of an empty node is short
+        let limit = Instant::now() + Duration::from_secs(30);
+        let mut n = 0u32;
+        loop {
+            if in_phase(self) {
+                break;
+            }
+            if Instant::now() >= limit {
+                return Ok(Some(String::new()));
+            }
+            n += 1;
+            if n % 10 == 0 {
+                self.sample().await;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        self.pause(Duration::from_millis(c.delay_ms)).await;
+        let at = Instant::now() + Duration::from_millis(c.delay_ms);
+        while Instant::now() < at && in_phase(self) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let label = if in_phase(self) {
+            phase.as_str().to_string()
+        } else {
+            format!("{}-after", phase.as_str())
+        };
         self.kill_serve();
         self.pause(Duration::from_millis(c.restart_after_ms)).await;
         self.spawn_serve()?;
-        Ok(Some(true))
+        Ok(Some(label))
     }
 }
 
@@ -804,9 +822,9 @@ async fn run_one(
     };
     let mut crash_points = Vec::new();
     let mut missed = Vec::new();
-    let mut note = |phase: CrashPhase, hit: Option<bool>| match hit {
-        Some(true) => crash_points.push(phase.as_str().to_string()),
-        Some(false) => missed.push(phase.as_str().to_string()),
+    let mut note = |phase: CrashPhase, hit: Option<String>| match hit {
+        Some(label) if label.is_empty() => missed.push(phase.as_str().to_string()),
+        Some(label) => crash_points.push(label),
         None => {}
     };
 
@@ -963,6 +981,7 @@ async fn run_one(
         node_bound: p.final_node_bound(),
         min_nodes: p.min_nodes,
     };
+    let transitions = vpsie_autoscaler::sim::campaign::check::breaker_transitions(&processes);
     let observation = RunObservation {
         not_converged: outcome,
         last,
@@ -992,6 +1011,7 @@ async fn run_one(
         crash_points_missed: missed,
         peak_nodes: r.peak_nodes,
         vps_created,
+        breaker_transitions: transitions,
         violations,
         wall_secs: wall.elapsed().as_secs_f64(),
         converged_after_secs: converged_after,

@@ -338,6 +338,20 @@ pub fn check_breaker(o: &RunObservation) -> Vec<Violation> {
     out
 }
 
+/// The breaker transitions seen over all processes, as `from->to` counts. Pure.
+pub fn breaker_transitions(processes: &[ProcessObservation]) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for p in processes {
+        for w in p.breaker.windows(2) {
+            if w[0].1 != w[1].1 {
+                *out.entry(format!("{}->{}", name(w[0].1), name(w[1].1)))
+                    .or_default() += 1;
+            }
+        }
+    }
+    out
+}
+
 fn name(s: u8) -> &'static str {
     match s {
         0 => "closed",
@@ -435,6 +449,15 @@ mod tests {
     #[test]
     fn a_healthy_run_passes() {
         assert_eq!(check(&healthy()), vec![]);
+        let t = breaker_transitions(&healthy().processes);
+        assert_eq!(
+            t.into_iter().collect::<Vec<_>>(),
+            [
+                ("closed->open".to_string(), 1),
+                ("half-open->closed".into(), 1),
+                ("open->half-open".into(), 1)
+            ]
+        );
     }
 
     #[test]

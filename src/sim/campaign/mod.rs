@@ -39,6 +39,8 @@ pub struct RunResult {
     pub peak_nodes: u32,
     /// VPS created over the run.
     pub vps_created: u32,
+    /// Circuit breaker transitions seen on serve's /metrics (`closed->open`...).
+    pub breaker_transitions: BTreeMap<String, u64>,
     /// Broken invariants.
     pub violations: Vec<Violation>,
     /// Wall seconds the run took.
@@ -152,6 +154,20 @@ impl CampaignReport {
         for (k, n) in self.crash_points() {
             let _ = writeln!(s, "| {k} | {n} |");
         }
+        let mut transitions: BTreeMap<String, u64> = BTreeMap::new();
+        for r in &self.runs {
+            for (k, n) in &r.breaker_transitions {
+                *transitions.entry(k.clone()).or_default() += n;
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\n## Circuit breaker transitions seen (serve's /metrics)\n"
+        );
+        let _ = writeln!(s, "| transition | seen |\n|---|---|");
+        for (k, n) in transitions {
+            let _ = writeln!(s, "| {k} | {n} |");
+        }
         let _ = writeln!(s, "\n## Violations\n");
         if failed == 0 {
             let _ = writeln!(s, "None.");
@@ -215,6 +231,7 @@ mod tests {
             crash_points_missed: vec![],
             peak_nodes: 3,
             vps_created: 4,
+            breaker_transitions: BTreeMap::new(),
             violations,
             wall_secs: 20.0,
             converged_after_secs: Some(3.0),

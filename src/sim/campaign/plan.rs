@@ -434,6 +434,17 @@ pub fn plan(seed: u64, size: Size) -> RunPlan {
         let keep = rng.random_range(0..workloads.len());
         workloads[keep].leaves = false;
     }
+    // often a workload stays (maybe protected by a PDB): the drains then evict its pods
+    if workloads.iter().all(|w| w.leaves) && rng.random_bool(0.6) {
+        let replicas = rng.random_range(2..=4);
+        workloads.push(WorkloadPlan {
+            name: "keep".into(),
+            replicas,
+            cpu_millis: [250, 500][rng.random_range(0..2)],
+            pdb_min_available: rng.random_bool(0.6).then(|| replicas - 1),
+            leaves: false,
+        });
+    }
     // what leaves needs at least two nodes, so nodes are drained and deleted
     while workloads
         .iter()
@@ -472,7 +483,7 @@ pub fn plan(seed: u64, size: Size) -> RunPlan {
         if rng.random_bool(crash_chance) {
             run.crashes.push(Crash {
                 phase,
-                delay_ms: rng.random_range(0..=1_500),
+                delay_ms: rng.random_range(0..=800),
                 restart_after_ms: rng.random_range(0..=2_000),
             });
         }
