@@ -69,7 +69,7 @@ fn a_ci_campaign_has_no_violation() {
 fn bad_flags_are_refused_naming_the_flag() {
     for (args, needle) in [
         (vec!["--size", "huge"], "--size"),
-        (vec!["--seed", "-3"], "--seed"),
+        (vec!["--seed=minus-three"], "--seed"),
         (vec!["--runs", "0"], "--runs"),
         (vec!["--out", "report.txt"], "FILE.md"),
     ] {

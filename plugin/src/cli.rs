@@ -542,6 +542,10 @@ pub struct CampaignArgs {
     #[arg(long, default_value = "20", value_parser = parse_speed)]
     pub speed: f64,
 
+    /// Runs played at once (each its own simulated world and serve process).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16), value_name = "N")]
+    pub jobs: u32,
+
     /// Keep each serve process's log in this directory (seed-<seed>-serve-<n>.log).
     #[arg(long, value_name = "DIR")]
     pub logs: Option<PathBuf>,

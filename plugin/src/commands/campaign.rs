@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use serde_json::{json, Value};
 use vpsie_autoscaler::sim::apiserver::faults::{KubeFaultAction, KubeFaultRule};
 use vpsie_autoscaler::sim::apiserver::{Gvr, ListOptions, Store, WriteOptions};
@@ -83,11 +84,21 @@ pub async fn run(args: &CampaignArgs, format: OutputFormat) -> Result<(), Plugin
             args.speed
         );
     }
+    let jobs = args.jobs.max(1) as usize;
+    let exe_ref = &exe;
+    let logs = args.logs.as_deref();
+    let speed = args.speed;
+    // `--jobs` runs at once (each its own world and serve; the order of the report is kept)
+    let mut stream = futures::stream::iter(seeds.iter().copied().enumerate())
+        .map(|(index, seed)| async move {
+            let p = plan(seed, size);
+            run_one(index, &p, speed, exe_ref, logs).await
+        })
+        .buffered(jobs);
     let mut runs = Vec::new();
-    for (index, seed) in seeds.iter().copied().enumerate() {
-        let p = plan(seed, size);
-        let logs = args.logs.clone();
-        let result = run_one(index, &p, args.speed, &exe, logs.as_deref()).await?;
+    while let Some(result) = stream.next().await {
+        let result = result?;
+        let (index, seed) = (result.index, result.seed);
         if human {
             eprintln!(
                 "run {index} seed {seed}: {} faults fired, kills {:?}, peak {} nodes, {} VPS, {:.0} s: {}",
