@@ -293,9 +293,13 @@ impl<'a> Runner<'a> {
                 "5s",
                 "--drain-timeout",
                 "60s",
+                // the campaign's timescale is seconds (unneededTime 2 s): so is the back-off of
+                // an offering whose create failed (default 5 min)
+                "--offering-backoff",
+                "10s",
             ])
             .env("HOME", self.dir.path())
-            .env("RUST_LOG", "info")
+            .env("KUBECTL_VPSIE_LOG", "info")
             .env_remove("KUBECONFIG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
