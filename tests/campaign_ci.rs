@@ -15,9 +15,10 @@ use vpsie_autoscaler::sim::campaign::check::{
     check, FinalState, PdbSample, ProcessObservation, RunObservation, VmFact, VnFact,
 };
 
-/// The base seed of the CI campaign: its runs cover VPSie and Kubernetes API faults and
-/// crash points in scale-up, drain and delete, and stay short (no breaker outage).
-const CI_SEED: &str = "20261202";
+/// The base seed of the CI campaign: its three runs cover VPSie faults (5xx, token expiry,
+/// quota), Kubernetes API faults (503, cut watches, 410) and kills in scale-up, drain and
+/// delete, and each takes under 30 s.
+const CI_SEED: &str = "2";
 
 #[test]
 fn a_ci_campaign_has_no_violation() {
@@ -25,7 +26,8 @@ fn a_ci_campaign_has_no_violation() {
     let out = dir.path().join("reliability-ci.md");
     let run = Command::new(binary())
         .args([
-            "campaign", "--size", "ci", "--runs", "3", "--seed", CI_SEED, "-o", "json",
+            "campaign", "--size", "ci", "--runs", "3", "--jobs", "3", "--seed", CI_SEED, "-o",
+            "json",
         ])
         .arg("--out")
         .arg(&out)

@@ -396,7 +396,7 @@ impl<'a> Runner<'a> {
         let nodes = self.vns().iter().filter(|v| v.phase != "Failed").count() as u32;
         self.peak_nodes = self.peak_nodes.max(nodes);
         self.tick_faults();
-        let seq = self.world.cloud.request_total();
+        let cloud = self.world.cloud.clone();
         if let Some(s) = self.serve.as_mut() {
             let got = self
                 .http
@@ -406,6 +406,9 @@ impl<'a> Runner<'a> {
                 .await;
             if let Ok(r) = got {
                 if let Ok(text) = r.text().await {
+                    // the cloud logs a request before its reply goes out: read the log's end
+                    // after the scrape, so every request the metrics count is in the span
+                    let seq = cloud.request_total();
                     let m = parse_metrics(&text);
                     if let Some(b) = m.breaker {
                         s.obs.breaker.push((t, b));
