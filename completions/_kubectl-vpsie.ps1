@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'The demo: play a scenario in a simulated VPSie cloud and Kubernetes cluster on loopback, with the real reconciler, and sum it up')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'What-if: play a workload against one or more NodeGroups files and compare how fast pods got capacity and what it cost')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)')
+            [CompletionResult]::new('campaign', 'campaign', [CompletionResultType]::ParameterValue, 'The randomized fault and crash campaign: seeded runs in the simulator with VPSie and Kubernetes API faults and SIGKILLs of serve, each checked against the invariants')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version of this binary')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script, or write all of them to a directory')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page, or write one page per subcommand to a directory')
@@ -147,6 +148,30 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--evict-bare-pods', '--evict-bare-pods', [CompletionResultType]::ParameterName, 'Also remove nodes whose pods have no controller (they are lost, not moved); without it, such a pod keeps its node unless annotated cluster-autoscaler.kubernetes.io/safe-to-evict=true')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Plan and report, but never create or delete anything on VPSie')
+            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colours (also when NO_COLOR is set)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kubectl-vpsie;campaign' {
+            [CompletionResult]::new('--runs', '--runs', [CompletionResultType]::ParameterName, 'How many runs (default: 4 for --size ci, 100 for nightly)')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'The campaign''s base seed (default: the current time, printed); each run''s seed derives from it')
+            [CompletionResult]::new('--run-seed', '--run-seed', [CompletionResultType]::ParameterName, 'Replay one run by its own seed (as the report lists it) instead of a campaign')
+            [CompletionResult]::new('--size', '--size', [CompletionResultType]::ParameterName, 'ci: short runs with fewer faults; nightly: more load and longer fault windows')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write the markdown report here, and its JSON next to it (FILE.json)')
+            [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'How much faster than real time the simulated cloud and cluster run (VM boots, kubelets)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Runs played at once (each its own simulated world and serve process)')
+            [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Keep each serve process''s log in this directory (seed-<seed>-serve-<n>.log)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file to use')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The name of the kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colours (also when NO_COLOR is set)')
@@ -557,6 +582,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'The demo: play a scenario in a simulated VPSie cloud and Kubernetes cluster on loopback, with the real reconciler, and sum it up')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'What-if: play a workload against one or more NodeGroups files and compare how fast pods got capacity and what it cost')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)')
+            [CompletionResult]::new('campaign', 'campaign', [CompletionResultType]::ParameterValue, 'The randomized fault and crash campaign: seeded runs in the simulator with VPSie and Kubernetes API faults and SIGKILLs of serve, each checked against the invariants')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version of this binary')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script, or write all of them to a directory')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page, or write one page per subcommand to a directory')
@@ -586,6 +612,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             break
         }
         'kubectl-vpsie;help;serve' {
+            break
+        }
+        'kubectl-vpsie;help;campaign' {
             break
         }
         'kubectl-vpsie;help;version' {
