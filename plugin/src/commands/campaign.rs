@@ -668,7 +668,7 @@ impl<'a> Runner<'a> {
                 return Ok(Some(String::new()));
             }
             n += 1;
-            if n % 10 == 0 {
+            if n.is_multiple_of(10) {
                 self.sample().await;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
