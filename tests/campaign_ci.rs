@@ -117,6 +117,14 @@ fn healthy() -> RunObservation {
             pods_running: 2,
             node_bound: 2,
             min_nodes: 1,
+            group: "campaign".into(),
+            gauges: [
+                ("nodegroup_desired_nodes{nodegroup=\"campaign\"}", 2.0),
+                ("nodegroup_ready_nodes{nodegroup=\"campaign\"}", 2.0),
+                ("vpsienode_phase{phase=\"Ready\"}", 2.0),
+            ]
+            .map(|(k, v)| (k.to_string(), v))
+            .into(),
         },
         pdb: vec![],
         unmovable: None,

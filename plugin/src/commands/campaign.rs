@@ -211,6 +211,7 @@ fn machine() -> String {
 /// One `serve` child and what was seen of it.
 struct Serve {
     child: Child,
+    gauges: BTreeMap<String, f64>,
     metrics: String,
     start_seq: u64,
     obs: ProcessObservation,
@@ -309,6 +310,7 @@ impl<'a> Runner<'a> {
         let seq = self.world.cloud.request_total();
         self.serve = Some(Serve {
             child,
+            gauges: BTreeMap::new(),
             metrics: format!("http://127.0.0.1:{port}/metrics"),
             start_seq: seq,
             obs: ProcessObservation::default(),
@@ -413,6 +415,7 @@ impl<'a> Runner<'a> {
                     if let Some(b) = m.breaker {
                         s.obs.breaker.push((t, b));
                     }
+                    s.gauges = m.gauges;
                     s.obs.requests_metric = m.ok_requests;
                     s.obs.rate_limited_metric = m.rate_limited;
                     s.obs.last_scrape_ms = t;
@@ -649,6 +652,36 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// The final state as the checks see it.
+    fn final_state(&self) -> FinalState {
+        let p = self.plan;
+        let pods = self.pods();
+        FinalState {
+            vms: self.vms(),
+            vns: self.vns(),
+            pods_expected: p.remaining_pods(),
+            pods_running: p
+                .workloads
+                .iter()
+                .filter(|w| !w.leaves)
+                .map(|w| Self::ready(&pods, &w.name))
+                .sum::<u32>()
+                + if p.unmovable {
+                    Self::ready(&pods, "unmovable")
+                } else {
+                    0
+                },
+            node_bound: p.final_node_bound(),
+            min_nodes: p.min_nodes,
+            group: GROUP.into(),
+            gauges: self
+                .serve
+                .as_ref()
+                .map(|s| s.gauges.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Waits for the phase of a crash point and kills serve at a random moment of it: the
     /// label is the phase, or `<phase>-after` when the phase was over by the kill.
     async fn crash(&mut self, phase: CrashPhase) -> Result<Option<String>, PluginError> {
@@ -693,6 +726,7 @@ impl<'a> Runner<'a> {
 #[derive(Debug, Default, PartialEq)]
 struct Scraped {
     breaker: Option<u8>,
+    gauges: BTreeMap<String, f64>,
     ok_requests: f64,
     rate_limited: f64,
 }
@@ -713,6 +747,8 @@ fn parse_metrics(text: &str) -> Scraped {
             s.ok_requests += value;
         } else if name == "vpsie_api_errors_total{error_type=\"rate_limited\"}" {
             s.rate_limited += value;
+        } else if name.starts_with("nodegroup_") || name.starts_with("vpsienode_phase{") {
+            s.gauges.insert(name.to_string(), value);
         }
     }
     s
@@ -948,7 +984,19 @@ async fn run_one(
                 .map(|e| format!("scale-down after the faults stopped: {e}"));
         }
     }
-    // a last look at serve, then stop it
+    // a last look at serve: its gauges catch up with the state within a few reconciles
+    let alerts_agree = |r: &Runner| {
+        let obs = RunObservation {
+            not_converged: None,
+            last: r.final_state(),
+            ..RunObservation::default()
+        };
+        vpsie_autoscaler::sim::campaign::check::check_alerts(&obs).is_empty()
+    };
+    if outcome.is_none() {
+        r.until(Duration::from_secs(20), alerts_agree).await;
+    }
+    let last = r.final_state();
     r.sample().await;
     r.kill_serve();
     let log = r.world.cloud.requests();
@@ -980,25 +1028,6 @@ async fn run_one(
             o
         })
         .collect();
-    let pods = r.pods();
-    let last = FinalState {
-        vms: r.vms(),
-        vns: r.vns(),
-        pods_expected: p.remaining_pods(),
-        pods_running: p
-            .workloads
-            .iter()
-            .filter(|w| !w.leaves)
-            .map(|w| Runner::ready(&pods, &w.name))
-            .sum::<u32>()
-            + if p.unmovable {
-                Runner::ready(&pods, "unmovable")
-            } else {
-                0
-            },
-        node_bound: p.final_node_bound(),
-        min_nodes: p.min_nodes,
-    };
     let transitions = vpsie_autoscaler::sim::campaign::check::breaker_transitions(&processes);
     let observation = RunObservation {
         not_converged: outcome,
@@ -1058,11 +1087,13 @@ mod tests {
             vpsie_api_requests_total{method=\"ListVMs\",status=\"202\"} 1\n\
             vpsie_api_requests_total{method=\"ListVMs\",status=\"error\"} 9\n\
             vpsie_api_errors_total{error_type=\"rate_limited\"} 2\n\
-            vpsie_api_errors_total{error_type=\"server_error\"} 5\n";
+            vpsie_api_errors_total{error_type=\"server_error\"} 5\n\
+            nodegroup_ready_nodes{nodegroup=\"g\"} 1\n";
         assert_eq!(
             parse_metrics(text),
             Scraped {
                 breaker: Some(2),
+                gauges: [("nodegroup_ready_nodes{nodegroup=\"g\"}".to_string(), 1.0)].into(),
                 ok_requests: 4.0,
                 rate_limited: 2.0
             }

@@ -41,6 +41,11 @@ pub struct FinalState {
     pub node_bound: u32,
     /// minNodes.
     pub min_nodes: u32,
+    /// The NodeGroup's name (the `nodegroup` label of its metrics).
+    pub group: String,
+    /// serve's `nodegroup_*` and `vpsienode_phase` series at its last scrape (series with
+    /// labels → value), from which the PrometheusRule's alerts are computed.
+    pub gauges: BTreeMap<String, f64>,
 }
 
 /// Counts of ready pods of a PodDisruptionBudget-protected workload at one moment.
@@ -388,6 +393,67 @@ pub fn check_metrics(processes: &[ProcessObservation]) -> Vec<Violation> {
     out
 }
 
+/// The PrometheusRule's alert conditions (deploy/prometheusrule.yaml) computed from serve's
+/// last scrape agree with the converged state: VPSieNodeGroupBelowDesired (desired - ready >
+/// 0), VPSieNodeStuckProvisioning and VPSieNodeStuckJoining (a VPSieNode in those phases) are
+/// false, and the gauges count the Ready VPSieNodes there are. Only for a converged run.
+pub fn check_alerts(o: &RunObservation) -> Vec<Violation> {
+    if o.not_converged.is_some() {
+        return Vec::new();
+    }
+    let s = &o.last;
+    let g = &s.gauges;
+    let mut out = Vec::new();
+    let get = |series: String| g.get(&series).copied();
+    let ready = s.vns.iter().filter(|n| n.phase == "Ready").count() as f64;
+    let group = |m: &str| format!("{m}{{nodegroup=\"{}\"}}", s.group);
+    match (
+        get(group("nodegroup_desired_nodes")),
+        get(group("nodegroup_ready_nodes")),
+    ) {
+        (Some(desired), Some(r)) => {
+            if desired - r > 0.0 {
+                out.push(v(
+                    "alerts",
+                    format!("VPSieNodeGroupBelowDesired's condition holds at the end: desired {desired}, ready {r}"),
+                ));
+            }
+            if r != ready {
+                out.push(v(
+                    "alerts",
+                    format!("nodegroup_ready_nodes is {r}, but {ready} VPSieNodes are Ready"),
+                ));
+            }
+        }
+        _ => out.push(v(
+            "alerts",
+            format!(
+                "serve exposes no nodegroup_desired_nodes/nodegroup_ready_nodes for {}",
+                s.group
+            ),
+        )),
+    }
+    for phase in ["Pending", "Provisioning", "Provisioned", "Joining"] {
+        let n = get(format!("vpsienode_phase{{phase=\"{phase}\"}}")).unwrap_or(0.0);
+        if n > 0.0 {
+            out.push(v(
+                "alerts",
+                format!("vpsienode_phase{{phase=\"{phase}\"}} is {n} at the end (a VPSieNodeStuck* alert's condition), no VPSieNode is {phase}"),
+            ));
+        }
+    }
+    match get("vpsienode_phase{phase=\"Ready\"}".into()) {
+        Some(n) if n == ready => {}
+        other => out.push(v(
+            "alerts",
+            format!(
+                "vpsienode_phase{{phase=\"Ready\"}} is {other:?}, but {ready} VPSieNodes are Ready"
+            ),
+        )),
+    }
+    out
+}
+
 /// Every invariant.
 pub fn check(o: &RunObservation) -> Vec<Violation> {
     let mut out = check_vms(&o.last);
@@ -396,6 +462,7 @@ pub fn check(o: &RunObservation) -> Vec<Violation> {
     out.extend(check_unmovable(&o.unmovable));
     out.extend(check_breaker(o));
     out.extend(check_metrics(&o.processes));
+    out.extend(check_alerts(o));
     out
 }
 
@@ -430,6 +497,15 @@ mod tests {
                 pods_running: 3,
                 node_bound: 2,
                 min_nodes: 1,
+                group: "g".into(),
+                gauges: [
+                    ("nodegroup_desired_nodes{nodegroup=\"g\"}", 2.0),
+                    ("nodegroup_ready_nodes{nodegroup=\"g\"}", 2.0),
+                    ("vpsienode_phase{phase=\"Ready\"}", 2.0),
+                    ("vpsienode_phase{phase=\"Joining\"}", 0.0),
+                ]
+                .map(|(k, v)| (k.to_string(), v))
+                .into(),
             },
             pdb: vec![],
             unmovable: Some(("u1".into(), Some("u1".into()))),
@@ -480,7 +556,10 @@ mod tests {
         });
         o.last.vns.push(vn("d", "Ready", 9));
         o.last.node_bound = 4;
-        let kinds: Vec<String> = check(&o).into_iter().map(|v| v.invariant).collect();
+        let kinds: Vec<String> = check_vms(&o.last)
+            .into_iter()
+            .map(|v| v.invariant)
+            .collect();
         assert_eq!(kinds, ["no-duplicate", "no-duplicate"]);
     }
 
@@ -535,6 +614,27 @@ mod tests {
         o.processes[0].longest_failure_run = (6, 500);
         o.processes[0].last_scrape_ms = 5_000;
         assert!(check_breaker(&o)[0].detail.contains("never seen open"));
+    }
+
+    #[test]
+    fn alert_conditions_that_disagree_with_the_state_are_found() {
+        let mut o = healthy();
+        o.last
+            .gauges
+            .insert("nodegroup_desired_nodes{nodegroup=\"g\"}".into(), 3.0);
+        o.last
+            .gauges
+            .insert("vpsienode_phase{phase=\"Joining\"}".into(), 1.0);
+        let found = check_alerts(&o);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].detail.contains("VPSieNodeGroupBelowDesired"));
+        o.last.gauges.clear();
+        assert_eq!(check_alerts(&o).len(), 2, "missing series are violations");
+        o.not_converged = Some("x".into());
+        assert!(
+            check_alerts(&o).is_empty(),
+            "only a converged run is judged"
+        );
     }
 
     proptest! {
