@@ -67,6 +67,32 @@ fn a_ci_campaign_has_no_violation() {
     assert_eq!(json["runs"], report["runs"]);
 }
 
+/// The whole pipeline (final state read from the cloud, checks, exit code) catches a VPS
+/// created behind the autoscaler's back.
+#[test]
+fn a_leak_injected_into_a_run_fails_the_campaign_with_its_seed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seed = "15839785061582574730";
+    let run = Command::new(binary())
+        .args([
+            "campaign",
+            "--size",
+            "ci",
+            "--run-seed",
+            seed,
+            "--inject-leak",
+        ])
+        .env("HOME", dir.path())
+        .output()
+        .expect("run kubectl-vpsie campaign");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("seed {seed}: no-leak: VPS")) && stderr.contains("injected-leak"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn bad_flags_are_refused_naming_the_flag() {
     for (args, needle) in [

@@ -78,21 +78,28 @@ pub async fn run(args: &CampaignArgs, format: OutputFormat) -> Result<(), Plugin
     let started = chrono::Utc::now();
     let wall = Instant::now();
     if human {
-        eprintln!(
-            "campaign: {} runs ({size} size), base seed {base}, {}x simulated speed",
-            seeds.len(),
-            args.speed
-        );
+        match args.run_seed {
+            Some(s) => eprintln!(
+                "campaign: replaying the run with seed {s} ({size} size), {}x simulated speed",
+                args.speed
+            ),
+            None => eprintln!(
+                "campaign: {} runs ({size} size), base seed {base}, {}x simulated speed",
+                seeds.len(),
+                args.speed
+            ),
+        }
     }
     let jobs = args.jobs.max(1) as usize;
     let exe_ref = &exe;
     let logs = args.logs.as_deref();
     let speed = args.speed;
+    let inject_leak = args.inject_leak;
     // `--jobs` runs at once (each its own world and serve; the order of the report is kept)
     let mut stream = futures::stream::iter(seeds.iter().copied().enumerate())
         .map(|(index, seed)| async move {
             let p = plan(seed, size);
-            run_one(index, &p, speed, exe_ref, logs).await
+            run_one(index, &p, speed, exe_ref, logs, inject_leak).await
         })
         .buffered(jobs);
     let mut runs = Vec::new();
@@ -833,6 +840,7 @@ async fn run_one(
     speed: f64,
     exe: &Path,
     logs: Option<&Path>,
+    inject_leak: bool,
 ) -> Result<RunResult, PluginError> {
     let wall = Instant::now();
     let world = SimWorld::start(SimWorldConfig {
@@ -995,6 +1003,29 @@ async fn run_one(
     };
     if outcome.is_none() {
         r.until(Duration::from_secs(20), alerts_agree).await;
+    }
+    if inject_leak {
+        // the checker's own test: a VPS behind the autoscaler's back must be reported
+        r.world
+            .cloud
+            .create_vm(
+                vpsie_autoscaler::sim::cloud::vm::CreateVm {
+                    name: "injected-leak".into(),
+                    hostname: "injected-leak".into(),
+                    offering_id: OFFERING.into(),
+                    datacenter_id: "dc-us-east-1".into(),
+                    os_image_id: "ubuntu-22.04-lts".into(),
+                    ssh_key_ids: vec![],
+                    tags: vec![],
+                    notes: String::new(),
+                    user_data: String::new(),
+                    password: None,
+                    project_id: None,
+                    resource_identifier: None,
+                },
+                None,
+            )
+            .map_err(|e| sim_err("injecting a leaked VPS", e))?;
     }
     let last = r.final_state();
     r.sample().await;

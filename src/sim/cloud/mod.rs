@@ -420,6 +420,22 @@ impl SimCloud {
         found.then_some(()).ok_or(SimCloudError::UnknownVm(id))
     }
 
+    /// Creates a VM in-process, as `POST /vm` would for `principal` (tests and the campaign
+    /// use it to put a VPS behind the autoscaler's back).
+    pub fn create_vm(
+        &self,
+        req: vm::CreateVm,
+        principal: Option<String>,
+    ) -> Result<VmRecord, SimCloudError> {
+        let now = self.clock().now();
+        let made = self.shared().lock().create_vm(req, principal, now);
+        self.shared().observe();
+        made.map_err(|e| SimCloudError::Refused {
+            status: e.status,
+            message: e.message,
+        })
+    }
+
     /// Makes the boots of the next `n` created VMs fail.
     pub fn fail_next_boots(&self, n: u32) {
         self.shared().lock().fail_next_boots = n;
