@@ -19,15 +19,24 @@ fn baseline() -> PathBuf {
 
 fn spread_ordered(v: &Value, what: &str) {
     let (p50, p95, max) = (
-        v["p50"].as_f64().unwrap_or_else(|| panic!("{what}.p50: {v}")),
-        v["p95"].as_f64().unwrap_or_else(|| panic!("{what}.p95: {v}")),
-        v["max"].as_f64().unwrap_or_else(|| panic!("{what}.max: {v}")),
+        v["p50"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{what}.p50: {v}")),
+        v["p95"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{what}.p95: {v}")),
+        v["max"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{what}.max: {v}")),
     );
     assert!(
         p50 <= p95 && p95 <= max,
         "{what}: p50 {p50} <= p95 {p95} <= max {max}"
     );
-    assert!(v["n"].as_u64().unwrap_or(0) > 0, "{what}: measured on no pod");
+    assert!(
+        v["n"].as_u64().unwrap_or(0) > 0,
+        "{what}: measured on no pod"
+    );
 }
 
 #[test]
@@ -56,7 +65,9 @@ fn the_ci_bench_holds_its_invariants_and_the_baseline() {
     assert_eq!(report["schemaVersion"], 1);
     assert_eq!(report["size"], "ci");
     assert!(report["machine"]["cores"].as_u64().unwrap_or(0) >= 1);
-    assert!(report["machine"]["loadAverage"].as_array().is_some_and(|l| l.len() == 3));
+    assert!(report["machine"]["loadAverage"]
+        .as_array()
+        .is_some_and(|l| l.len() == 3));
     assert!(report["binary"]["sizeBytes"].as_u64().unwrap_or(0) > 0);
     let variants = report["variants"].as_array().expect("variants");
     assert!(!variants.is_empty());
@@ -104,7 +115,9 @@ fn the_ci_bench_holds_its_invariants_and_the_baseline() {
         // every target is reported measured / target / met
         let targets = v["targets"].as_array().expect("targets");
         assert!(targets.len() >= 9, "{name}: {targets:?}");
-        assert!(targets.iter().all(|t| t["measured"].is_number() && t["met"].is_boolean()));
+        assert!(targets
+            .iter()
+            .all(|t| t["measured"].is_number() && t["met"].is_boolean()));
     }
     let md = std::fs::read_to_string(dir.path().join("ci.md")).expect("ci.md written");
     assert!(md.contains("| metric | measured | target | met |"), "{md}");
