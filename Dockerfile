@@ -4,6 +4,10 @@
 #
 # Not built by the tests or CI: this workplace reaches no image registry for the base images.
 # A static musl binary on distroless/static, as user 65532 (nonroot); no shell in the image.
+# scripts/check-image-rootfs builds the binary as the builder stage does and runs `serve` as
+# 65532 from a read-only root holding only what this image holds. The image needs the CA
+# bundle distroless/static carries (/etc/ssl/certs/ca-certificates.crt): the Kubernetes and
+# VPSie clients load the system roots, so FROM scratch would not start.
 
 FROM rust:1.95-bookworm AS builder
 # musl-tools: the C compiler `ring` needs for the musl target

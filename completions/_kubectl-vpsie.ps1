@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'What-if: play a workload against one or more NodeGroups files and compare how fast pods got capacity and what it cost')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'The end-to-end benchmark: bursts of pods over many NodeGroups in the simulator, with `serve` as its own process; writes a JSON report and a markdown table')
+            [CompletionResult]::new('campaign', 'campaign', [CompletionResultType]::ParameterValue, 'The randomized fault and crash campaign: seeded runs in the simulator with VPSie and Kubernetes API faults and SIGKILLs of serve, each checked against the invariants')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version of this binary')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script, or write all of them to a directory')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page, or write one page per subcommand to a directory')
@@ -170,6 +171,31 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colours (also when NO_COLOR is set)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kubectl-vpsie;campaign' {
+            [CompletionResult]::new('--runs', '--runs', [CompletionResultType]::ParameterName, 'How many runs (default: 4 for --size ci, 100 for nightly)')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'The campaign''s base seed (default: the current time, printed); each run''s seed derives from it')
+            [CompletionResult]::new('--run-seed', '--run-seed', [CompletionResultType]::ParameterName, 'Replay one run by its own seed (as the report lists it) instead of a campaign')
+            [CompletionResult]::new('--size', '--size', [CompletionResultType]::ParameterName, 'ci: short runs with fewer faults; nightly: more load and longer fault windows')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write the markdown report here, and its JSON next to it (FILE.json)')
+            [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'How much faster than real time the simulated cloud and cluster run (VM boots, kubelets)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Runs played at once (each its own simulated world and serve process)')
+            [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Keep each serve process''s log in this directory (seed-<seed>-serve-<n>.log)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file to use')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The name of the kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--inject-leak', '--inject-leak', [CompletionResultType]::ParameterName, 'Test of the checker: create a VPS no VPSieNode tracks before the final checks (each run must then report a no-leak violation and the campaign exit 1)')
             [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colours (also when NO_COLOR is set)')
@@ -581,6 +607,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'What-if: play a workload against one or more NodeGroups files and compare how fast pods got capacity and what it cost')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the reconciler (in-cluster: Deployment vpsie-autoscaler in kube-system)')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'The end-to-end benchmark: bursts of pods over many NodeGroups in the simulator, with `serve` as its own process; writes a JSON report and a markdown table')
+            [CompletionResult]::new('campaign', 'campaign', [CompletionResultType]::ParameterValue, 'The randomized fault and crash campaign: seeded runs in the simulator with VPSie and Kubernetes API faults and SIGKILLs of serve, each checked against the invariants')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the version of this binary')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script, or write all of them to a directory')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page, or write one page per subcommand to a directory')
@@ -613,6 +640,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             break
         }
         'kubectl-vpsie;help;bench' {
+            break
+        }
+        'kubectl-vpsie;help;campaign' {
             break
         }
         'kubectl-vpsie;help;version' {

@@ -25,6 +25,9 @@ _kubectl__vpsie() {
             kubectl__vpsie,breaker)
                 cmd="kubectl__vpsie__subcmd__breaker"
                 ;;
+            kubectl__vpsie,campaign)
+                cmd="kubectl__vpsie__subcmd__campaign"
+                ;;
             kubectl__vpsie,completions)
                 cmd="kubectl__vpsie__subcmd__completions"
                 ;;
@@ -127,6 +130,9 @@ _kubectl__vpsie() {
             kubectl__vpsie__subcmd__help,breaker)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__breaker"
                 ;;
+            kubectl__vpsie__subcmd__help,campaign)
+                cmd="kubectl__vpsie__subcmd__help__subcmd__campaign"
+                ;;
             kubectl__vpsie__subcmd__help,completions)
                 cmd="kubectl__vpsie__subcmd__help__subcmd__completions"
                 ;;
@@ -203,7 +209,7 @@ _kubectl__vpsie() {
 
     case "${cmd}" in
         kubectl__vpsie)
-            opts="-n -A -o -v -h -V --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help --version crds sim simulate serve bench version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest install uninstall help"
+            opts="-n -A -o -v -h -V --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help --version crds sim simulate serve bench campaign version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest install uninstall help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -483,6 +489,76 @@ _kubectl__vpsie() {
                 return 0
             fi
             case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd__campaign)
+            opts="-n -A -o -v -h --runs --seed --run-seed --size --out --speed --jobs --logs --inject-leak --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --runs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --logs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -835,7 +911,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__help)
-            opts="crds sim simulate serve bench version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest install uninstall help"
+            opts="crds sim simulate serve bench campaign version completions man status nodes reconcile pause resume breaker creds doctor why __complete krew-manifest install uninstall help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -907,6 +983,20 @@ _kubectl__vpsie() {
         kubectl__subcmd__vpsie__subcmd__help__subcmd__breaker__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vpsie__subcmd__help__subcmd__campaign)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -332,16 +332,7 @@ fn an_invalid_annotation_is_an_error_condition_and_an_event() {
         "autoscaler.vpsie.com/max-nodes-override=lots",
     ]);
     let message = until("the Error condition", Duration::from_secs(30), || {
-        let ng = sim.json(&["get", "ng", "bad", "-n", "kube-system"]);
-        ng["status"]["conditions"].as_array().and_then(|cs| {
-            cs.iter()
-                .find(|c| {
-                    c["type"] == "Error"
-                        && c["status"] == "True"
-                        && c["reason"] == "InvalidConfiguration"
-                })
-                .map(|c| c["message"].as_str().unwrap_or("").to_string())
-        })
+        sim.invalid_configuration("bad")
     });
     assert!(
         message.contains("max-nodes-override") && message.contains("lots"),

@@ -84,6 +84,8 @@ const BENCH_ABOUT: &str = "The end-to-end benchmark. The simulated VPSie cloud a
 --size full: 50 NodeGroups, bursts to 1,000 / 10,000 / 30,000 pods, about 1,000 nodes at the peak (10+ minutes; run a release build). --size ci: 4 NodeGroups, up to 240 pods, short simulated delays (~30 s).\n\n\
 Measured: reaction (pod marked Unschedulable -> its node's CreateVM arriving at the cloud) p50/p95/max; overhead (pod running minus the simulated boot and join) p50/p95; tightness (VPS / bin-packing lower bound, cost / cheapest cover, uniform and mixed pods apart); API economy (VPSie calls / one create per node plus a constant; calls per minute at steady state); serve's peak resident memory (VmHWM) and idle CPU; `status` latency. Each against its target, with the machine (cores, memory, load average).\n\n\
 --limits: default runs serve with the VPSie client's default rate limit (100/min, burst 20), as an operator would; raised passes --vpsie-requests-per-minute 6000 --vpsie-rate-burst 200, to show what the autoscaler itself costs; both (the default for --size full) plays the workload once with each. Writes <out>/<size>.json and <out>/<size>.md. --baseline FILE (a report of an earlier run) fails on gross regressions only: a metric further from perfect than --max-regression times the baseline's, plus a noise allowance. A broken invariant (a pod that never ran, p50 > p95, fewer nodes than the lower bound, fewer calls than the minimum, a leaked VPS) fails too.";
+const CAMPAIGN_ABOUT: &str = "The randomized fault and crash campaign. Each run, from its seed, starts a simulated VPSie cloud and Kubernetes cluster on loopback, runs this binary's `serve` as its own process against it (as the reconciler's ServiceAccount), and plays a random plan: workloads arrive (some with PodDisruptionBudgets, maybe a safe-to-evict=false pod) and leave; a VPSie fault profile (5xx bursts, outages that open the circuit breaker, 429 with Retry-After, timeouts, lost create replies, token expiry, quota exhausted, slow and failed boots) and a Kubernetes API fault profile (409 conflicts, 503 unavailable, watches cut, 410 Expired) are in force during the scale-up and the scale-down; serve is SIGKILLed at random moments of the scale-up, the drain and the delete, and restarted. Once the faults stop it waits for convergence and checks the invariants: VPS == VPSieNodes (no leak, no duplicate), the capacity reached, no PDB exceeded, the unmovable pod kept, the breaker's transitions, metrics consistent with the cloud's request log.\n\n\
+It prints a report (markdown, or -o json) with runs, faults injected, crash points hit, violations and seeds; --out FILE.md writes it and FILE.json. A violation prints the seed and the invariant and exits 1; --run-seed SEED --logs DIR replays that run keeping serve's logs.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -103,6 +105,10 @@ pub enum Command {
     /// `serve` as its own process; writes a JSON report and a markdown table.
     #[command(long_about = BENCH_ABOUT)]
     Bench(BenchArgs),
+    /// The randomized fault and crash campaign: seeded runs in the simulator with VPSie and
+    /// Kubernetes API faults and SIGKILLs of serve, each checked against the invariants.
+    #[command(long_about = CAMPAIGN_ABOUT)]
+    Campaign(CampaignArgs),
     /// Print the version of this binary.
     Version,
     /// Print a shell completion script, or write all of them to a directory.
@@ -566,6 +572,47 @@ pub struct BenchArgs {
     /// default one).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub burst_timeout: Option<Duration>,
+}
+
+/// Arguments of `campaign`.
+#[derive(Debug, Args)]
+pub struct CampaignArgs {
+    /// How many runs (default: 4 for --size ci, 100 for nightly).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000), value_name = "N")]
+    pub runs: Option<u32>,
+
+    /// The campaign's base seed (default: the current time, printed); each run's seed derives from it.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// Replay one run by its own seed (as the report lists it) instead of a campaign.
+    #[arg(long, value_name = "SEED", conflicts_with = "runs")]
+    pub run_seed: Option<u64>,
+
+    /// ci: short runs with fewer faults; nightly: more load and longer fault windows.
+    #[arg(long, default_value = "ci", value_parser = crate::commands::campaign::parse_size)]
+    pub size: vpsie_autoscaler::sim::campaign::Size,
+
+    /// Write the markdown report here, and its JSON next to it (FILE.json).
+    #[arg(long, value_name = "FILE.md")]
+    pub out: Option<PathBuf>,
+
+    /// How much faster than real time the simulated cloud and cluster run (VM boots, kubelets).
+    #[arg(long, default_value = "20", value_parser = parse_speed)]
+    pub speed: f64,
+
+    /// Runs played at once (each its own simulated world and serve process).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16), value_name = "N")]
+    pub jobs: u32,
+
+    /// Keep each serve process's log in this directory (seed-<seed>-serve-<n>.log).
+    #[arg(long, value_name = "DIR")]
+    pub logs: Option<PathBuf>,
+
+    /// Test of the checker: create a VPS no VPSieNode tracks before the final checks (each
+    /// run must then report a no-leak violation and the campaign exit 1).
+    #[arg(long, hide = true)]
+    pub inject_leak: bool,
 }
 
 /// Parses a speed factor: a positive number up to 1000.

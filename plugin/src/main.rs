@@ -36,9 +36,9 @@ fn main() {
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        // kube's client builder logs each failed connection at ERROR; the command's own error
-        // line says it once, with the fix
-        0 => "warn,kube_client::client::builder=off",
+        // kube's client builder logs each failed connection at ERROR, and kube's watcher each
+        // failed list or watch at WARN; the command's own error line says it once, with the fix
+        0 => "warn,kube_client::client::builder=off,kube_runtime::watcher=error",
         1 => "info",
         2 => "debug",
         _ => "trace",
@@ -73,6 +73,17 @@ async fn run(cli: Cli) -> Result<(), PluginError> {
             commands::serve::run(*args, kube).await
         }
         Command::Bench(args) => commands::bench::run(&args).await,
+        Command::Campaign(args) => {
+            if let Some(dir) = &args.logs {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    PluginError::Io(
+                        format!("--logs {}: creating the directory", dir.display()),
+                        e,
+                    )
+                })?;
+            }
+            commands::campaign::run(&args, cli.global.output).await
+        }
         Command::Sim(args) => {
             commands::sim::run(&args, cli.global.kubeconfig.clone(), cli.global.output).await
         }
@@ -214,6 +225,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Uninstall(_) => "uninstall",
         Command::Serve(_) => "serve",
         Command::Bench(_) => "bench",
+        Command::Campaign(_) => "campaign",
         Command::Version => "version",
         Command::Completions(_) => "completions",
         Command::Man(_) => "man",

@@ -1101,6 +1101,19 @@ pub async fn request_breaker_reset(
 
 /// Watches the report until `pred` holds, for at most `within` (real time). Unparsable
 /// versions are skipped.
+/// The 401 or 403 behind a watch error, which no retry can mend: a wait gives up on it at once
+/// instead of running out its time.
+pub fn watch_refusal(e: &watcher::Error) -> Option<&kube::core::Status> {
+    let status = match e {
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s))
+        | watcher::Error::WatchError(s) => s.as_ref(),
+        _ => return None,
+    };
+    matches!(status.code, 401 | 403).then_some(status)
+}
+
 pub async fn wait_for_report(
     client: &kube::Client,
     namespace: &str,
@@ -1114,10 +1127,22 @@ pub async fn wait_for_report(
         let stream = watcher::watcher(api, config).default_backoff();
         futures::pin_mut!(stream);
         while let Some(event) = stream.next().await {
-            if let Ok(Event::Apply(cm)) | Ok(Event::InitApply(cm)) = event {
-                if let Ok(r) = ReportReader::parse(&ns, &cm) {
-                    if pred(&r) {
-                        return Some(r);
+            match event {
+                Ok(Event::Apply(cm)) | Ok(Event::InitApply(cm)) => {
+                    if let Ok(r) = ReportReader::parse(&ns, &cm) {
+                        if pred(&r) {
+                            return Some(Ok(r));
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if let Some(status) = watch_refusal(&e) {
+                        return Some(Err(ReportError::Api {
+                            namespace: ns.clone(),
+                            op: "watch",
+                            source: kube::Error::Api(Box::new(status.clone())),
+                        }));
                     }
                 }
             }
@@ -1125,7 +1150,7 @@ pub async fn wait_for_report(
         None
     };
     match tokio::time::timeout(within, wait).await {
-        Ok(Some(r)) => Ok(r),
+        Ok(Some(r)) => r,
         _ => Err(ReportError::Timeout(format!(
             "the status report in ConfigMap {namespace}/{STATUS_CONFIGMAP} did not show the expected change within {}s: is the vpsie-autoscaler Deployment running?",
             within.as_secs()

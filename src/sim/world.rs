@@ -79,6 +79,8 @@ pub struct SimWorldConfig {
     pub catalogue: Option<Catalogue>,
     /// The API server's store (watch window and channel sizes).
     pub store: crate::sim::apiserver::StoreConfig,
+    /// Seed of the cloud's and the API server's fault RNGs.
+    pub fault_seed: u64,
 }
 
 impl Default for SimWorldConfig {
@@ -92,6 +94,7 @@ impl Default for SimWorldConfig {
             example_nodegroup: true,
             catalogue: None,
             store: crate::sim::apiserver::StoreConfig::default(),
+            fault_seed: 0,
         }
     }
 }
@@ -133,12 +136,14 @@ impl SimWorld {
             port: config.api_port,
             clock: clock.clone(),
             store: config.store.clone(),
+            fault_seed: config.fault_seed,
             ..ApiServerConfig::default()
         })
         .await?;
         let mut cloud_config = SimCloudConfig::default()
             .with_clock(clock.clone())
-            .with_boot_time(config.boot_time);
+            .with_boot_time(config.boot_time)
+            .with_fault_seed(config.fault_seed);
         cloud_config.bind = ([127, 0, 0, 1], config.cloud_port).into();
         if let Some(c) = &config.catalogue {
             cloud_config.catalogue = c.clone();

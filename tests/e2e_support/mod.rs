@@ -307,3 +307,20 @@ pub fn serve_flags() -> std::collections::BTreeSet<String> {
         .map(|w| w.split('=').next().unwrap().to_string())
         .collect()
 }
+
+impl Sim {
+    /// The message of NodeGroup `name`'s `Error=True` condition of reason
+    /// InvalidConfiguration, when it has one.
+    pub fn invalid_configuration(&self, name: &str) -> Option<String> {
+        let ng = self.json(&["get", "ng", name, "-n", "kube-system"]);
+        ng["status"]["conditions"].as_array().and_then(|cs| {
+            cs.iter()
+                .find(|c| {
+                    c["type"] == "Error"
+                        && c["status"] == "True"
+                        && c["reason"] == "InvalidConfiguration"
+                })
+                .map(|c| c["message"].as_str().unwrap_or("").to_string())
+        })
+    }
+}

@@ -184,12 +184,12 @@ pub async fn reset(
     })
     .await;
     spinner.stop();
-    let r = done.map_err(|_| {
-        PluginError::Timeout(format!(
+    let r = done.map_err(|e| {
+        cluster.refused_report_wait(e).unwrap_or_else(|| PluginError::Timeout(format!(
             "the controller did not acknowledge breaker reset {value} within {}s (breakerReset.acknowledged in ConfigMap {ns}/vpsie-autoscaler-status): check that it runs and leads (`kubectl vpsie status`, `kubectl logs -n {ns} deployment/vpsie-autoscaler`)",
             timeout.as_secs(),
             ns = cluster.namespace
-        ))
+        )))
     })?;
     let v = compute(&r);
     match common::structured(format, &v) {

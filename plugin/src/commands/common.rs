@@ -112,6 +112,22 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 impl Cluster {
+    /// A refused (401/403) watch of the status report as the plugin's error, naming the verbs
+    /// to grant; `None` for a wait that ran out of time (the caller says what did not happen).
+    pub fn refused_report_wait(&self, e: ReportError) -> Option<PluginError> {
+        match e {
+            ReportError::Api { source, .. } => Some(self.err(
+                source,
+                Op {
+                    verb: "watch",
+                    resource: "configmaps",
+                },
+                Some(STATUS_CONFIGMAP),
+            )),
+            _ => None,
+        }
+    }
+
     /// Turns `e` of `op` on `name` into the plugin's error.
     pub fn err(&self, e: kube::Error, op: Op, name: Option<&str>) -> PluginError {
         classify(e, op, name, &self.url, &self.namespace)
@@ -254,6 +270,29 @@ pub fn report_error(namespace: &str, e: ReportError) -> PluginError {
             namespace: namespace.to_string(),
         },
         ReportError::Timeout(m) => PluginError::Timeout(m),
+        ReportError::Api {
+            op,
+            source: kube::Error::Api(status),
+            ..
+        } if status.code == 403 => PluginError::Forbidden {
+            // the report is read with get and a watch, changed with a patch (annotate, apply)
+            verb: match op {
+                "get" => "get",
+                "watch" => "watch",
+                _ => "patch",
+            },
+            resource: format!("configmaps/{STATUS_CONFIGMAP}"),
+            namespace: namespace.to_string(),
+            message: status.message.clone(),
+        },
+        ReportError::Api {
+            op,
+            source: kube::Error::Api(status),
+            ..
+        } => PluginError::Report(format!(
+            "ConfigMap {namespace}/{STATUS_CONFIGMAP}: {op} failed: {} ({} {})",
+            status.message, status.code, status.reason
+        )),
         other => PluginError::Report(error_chain(&other)),
     }
 }
@@ -406,13 +445,14 @@ impl Spinner {
 }
 
 /// Watches the object `name` of `api` until `pred` holds, for at most `within` (real time).
-/// Watch errors are retried with backoff; `Ok(None)` on timeout.
+/// Watch errors are retried with backoff, but a 401 or 403 is returned at once (waiting cannot
+/// mend it); `Ok(None)` on timeout.
 pub async fn wait_for_object<K>(
     api: kube::Api<K>,
     name: &str,
     within: std::time::Duration,
     pred: impl Fn(&K) -> bool,
-) -> Option<K>
+) -> Result<Option<K>, kube::Error>
 where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
 {
@@ -425,14 +465,17 @@ where
         futures::pin_mut!(stream);
         while let Some(event) = stream.next().await {
             match event {
-                Ok(Event::Apply(o)) | Ok(Event::InitApply(o)) if pred(&o) => return Some(o),
+                Ok(Event::Apply(o)) | Ok(Event::InitApply(o)) if pred(&o) => return Ok(Some(o)),
                 Ok(_) => {}
-                Err(e) => tracing::debug!(error = %e, "watch failed; retrying"),
+                Err(e) => match vpsie_reconciler::report::watch_refusal(&e) {
+                    Some(status) => return Err(kube::Error::Api(Box::new(status.clone()))),
+                    None => tracing::debug!(error = %e, "watch failed; retrying"),
+                },
             }
         }
-        None
+        Ok(None)
     };
-    tokio::time::timeout(within, wait).await.ok().flatten()
+    tokio::time::timeout(within, wait).await.unwrap_or(Ok(None))
 }
 
 #[cfg(test)]

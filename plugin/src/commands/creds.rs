@@ -588,7 +588,10 @@ pub async fn rotate(
                 view.loaded = true;
                 view.loaded_at = r.credentials.loaded_at;
             }
-            Err(_) => {
+            Err(e) => {
+                if let Some(refused) = cluster.refused_report_wait(e) {
+                    return Err(refused);
+                }
                 let now = cluster.report().await.ok();
                 let shows = now
                     .map(|r| {

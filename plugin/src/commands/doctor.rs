@@ -130,6 +130,9 @@ pub struct DoctorInput {
     pub secret_ref: String,
     /// The Secret as serve parses it, or what is wrong with it.
     pub secret: Result<VpsieSecret, String>,
+    /// This identity may not read the Secret (RBAC): its checks are skipped, not failed, since
+    /// only the controller needs to read it.
+    pub secret_forbidden: bool,
     /// The live login (`None` with `--no-live` or without a usable Secret).
     pub live: Option<LiveCheck>,
     /// The pods of every namespace, or why they could not be listed.
@@ -292,6 +295,12 @@ pub fn compute(
         "`kubectl vpsie creds rotate` (or `kubectl create secret generic vpsie-secret -n {ns} --from-literal=clientId=... --from-literal=clientSecret=...`)"
     );
     match &input.secret {
+        Err(m) if input.secret_forbidden => f.push(bad(
+            "secret",
+            Severity::Warning,
+            format!("not checked: {m}; the credentials are judged from the controller's report alone"),
+            format!("to check the Secret's keys and a live login, run doctor (or `kubectl vpsie creds check`) as an identity that may get secrets/{} in {ns}, such as one bound to the vpsie-autoscaler-operator ClusterRole", secret_ref.rsplit('/').next().unwrap_or("vpsie-secret")),
+        )),
         Err(m) => f.push(bad("secret", Severity::Error, m.clone(), create.clone())),
         Ok(s) => match &s.credentials {
             vpsie_autoscaler::cloud::Credentials::ClientCredentials { .. } => f.push(ok(
@@ -689,7 +698,18 @@ pub async fn collect(
         Some(cm) => common::parse_report(&cluster.namespace, &cm).map_err(|e| e.to_string()),
     };
     let secret_ref = format!("{}/{secret_name}", cluster.namespace);
-    let secret = creds::secret_credentials(&secret_ref, secret?.as_ref());
+    let (secret, secret_forbidden) = match secret {
+        Err(e @ PluginError::Forbidden { .. }) => (
+            Err(format!(
+                "this identity may not read Secret {secret_ref} ({e})"
+            )),
+            true,
+        ),
+        other => (
+            creds::secret_credentials(&secret_ref, other?.as_ref()),
+            false,
+        ),
+    };
     let live = match (&secret, no_live) {
         (Ok(s), false) => {
             Some(creds::live_check(&s.base_url_or_default(), &secret_ref, &s.credentials).await)
@@ -710,6 +730,7 @@ pub async fn collect(
         report,
         secret_ref,
         secret,
+        secret_forbidden,
         live,
         pods,
     })

@@ -62,6 +62,7 @@ pub const MANIFESTS: &[Manifest] = &[
     manifest!("serviceaccount.yaml"),
     manifest!("rbac-cluster.yaml"),
     manifest!("rbac-namespace.yaml"),
+    manifest!("rbac-plugin.yaml"),
     manifest!("deployment.yaml"),
     manifest!("service.yaml"),
     manifest!("poddisruptionbudget.yaml"),
@@ -490,8 +491,16 @@ pub async fn install(
         let outcome = apply_one(cluster, o).await?;
         print_outcome(&outcome, format);
         outcomes.push(outcome);
-        let ok =
-            common::wait_for_object(crds.clone(), &o.name, remaining(deadline), established).await;
+        let ok = common::wait_for_object(crds.clone(), &o.name, remaining(deadline), established)
+            .await
+            .map_err(|e| {
+                request_error(
+                    e,
+                    "watch",
+                    &format!("customresourcedefinitions/{}", o.name),
+                    cluster,
+                )
+            })?;
         if ok.is_none() {
             return Err(PluginError::Timeout(format!(
                 "CustomResourceDefinition {} was not Established within {}s: see its conditions with `kubectl get crd {} -o yaml` (a name conflict or an invalid schema), or raise --timeout",
@@ -544,9 +553,10 @@ pub async fn install(
         remaining(deadline),
         rolled_out,
     )
-    .await;
+    .await
+    .map_err(|e| request_error(e, "watch", &format!("deployments/{DEPLOYMENT}"), cluster));
     spinner.stop();
-    match done {
+    match done? {
         Some(d) => {
             let ready = d.status.and_then(|s| s.ready_replicas).unwrap_or(0);
             if common::structured(format, &()).is_none() {
@@ -858,6 +868,8 @@ mod tests {
                 "ClusterRoleBinding",
                 "Role",
                 "RoleBinding",
+                "ClusterRole",
+                "ClusterRole",
                 "Deployment",
                 "Service",
                 "PodDisruptionBudget",

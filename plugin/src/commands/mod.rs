@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod breaker;
+pub mod campaign;
 pub mod common;
 pub mod complete;
 pub mod crds;

@@ -90,7 +90,24 @@ pub async fn run(
             .and_then(|s| s.observed_reconcile_trigger.as_deref())
             == Some(value.as_str())
     })
-    .await;
+    .await
+    .map_err(|e| {
+        cluster.err(
+            e,
+            Op {
+                verb: "watch",
+                resource: "nodegroups",
+            },
+            Some(name),
+        )
+    });
+    let seen = match seen {
+        Ok(s) => s,
+        Err(e) => {
+            spinner.stop();
+            return Err(e);
+        }
+    };
     if seen.is_none() {
         spinner.stop();
         return Err(PluginError::Timeout(format!(

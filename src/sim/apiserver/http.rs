@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::discovery;
 use super::error::StatusError;
+use super::faults::{self, FaultState, KubeFaultAction, KubeFaultRule, RequestFacts};
 use super::patch::PatchKind;
 use super::rbac::{self, Attributes, Denial, Denials, Identity, Tokens};
 use super::registry::ResourceInfo;
@@ -33,6 +34,21 @@ pub(crate) struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     pub tokens: Tokens,
     pub denials: Denials,
+    pub faults: Arc<std::sync::Mutex<FaultState>>,
+    /// Bumped to cut every open watch stream.
+    pub cut_watches: Arc<tokio::sync::watch::Sender<u64>>,
+    /// How many watch streams are open.
+    pub open_watches: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl AppState {
+    fn fault(&self, facts: &RequestFacts<'_>) -> Option<KubeFaultAction> {
+        let now = self.store.clock().now();
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .evaluate(facts, now)
+    }
 }
 
 /// Largest request body accepted (the real server's limit is about 3 MiB).
@@ -57,7 +73,35 @@ fn json_response(code: u16, v: &Value) -> Response {
 }
 
 fn error_response(e: &StatusError) -> Response {
-    json_response(e.code, &e.to_status())
+    let mut r = json_response(e.code, &e.to_status());
+    if let Some(secs) = e
+        .details
+        .as_ref()
+        .and_then(|d| d.get("retryAfterSeconds"))
+        .and_then(Value::as_u64)
+    {
+        if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    r
+}
+
+/// A watch answered by one `ERROR` event (the stream then ends), as the real server answers
+/// a watch from a compacted resourceVersion.
+fn watch_error_response(e: &StatusError) -> Response {
+    let mut line =
+        serde_json::to_vec(&json!({"type": "ERROR", "object": e.to_status()})).unwrap_or_default();
+    line.push(b'\n');
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache, private"),
+        ],
+        line,
+    )
+        .into_response()
 }
 
 fn not_found_path() -> Response {
@@ -94,6 +138,20 @@ async fn handle(
         Ok(id) => id,
         Err(e) => return error_response(&e),
     };
+    if segs.first() == Some(&"admin") {
+        return admin(&st, &identity, &method, &segs[1..], &body);
+    }
+    let non_resource = !matches!(segs.as_slice(), ["api", _, _, ..] | ["apis", _, _, _, ..]);
+    if non_resource {
+        let facts = RequestFacts {
+            verb: "get",
+            admin: identity.is_admin(),
+            ..RequestFacts::default()
+        };
+        if let Some(KubeFaultAction::Unavailable { retry_after_secs }) = st.fault(&facts) {
+            return error_response(&faults::unavailable(retry_after_secs));
+        }
+    }
     let registry = || st.store.registry();
     match segs.as_slice() {
         [] => json_response(
@@ -273,6 +331,38 @@ async fn resource(
     let Some(t) = parse_target(st, group, version, rest) else {
         return not_found_path();
     };
+    let a = attributes(method, q, &t);
+    let resumed = q.get("sendInitialEvents").is_none_or(|v| v != "true")
+        && q.get("resourceVersion")
+            .is_some_and(|rv| !rv.is_empty() && rv != "0");
+    let facts = RequestFacts {
+        verb: &a.verb,
+        resource: &a.resource,
+        subresource: a.subresource.as_deref(),
+        namespace: a.namespace.as_deref(),
+        admin: identity.is_admin(),
+        resumed_watch: resumed,
+    };
+    match st.fault(&facts) {
+        None => {}
+        Some(KubeFaultAction::Unavailable { retry_after_secs }) => {
+            return error_response(&faults::unavailable(retry_after_secs))
+        }
+        Some(KubeFaultAction::Conflict) => {
+            if let Ok(info) = st.store.resolve(&t.gvr) {
+                return error_response(&faults::conflict(
+                    &info.qualified(),
+                    &info.plural,
+                    &info.group,
+                    t.name.unwrap_or(""),
+                ));
+            }
+        }
+        Some(KubeFaultAction::ExpireWatch) => {
+            let rv = q.get("resourceVersion").map(String::as_str).unwrap_or("");
+            return watch_error_response(&faults::expired(rv, st.store.current_rv()));
+        }
+    }
     let is_review = st.store.resolve(&t.gvr).is_ok_and(|i| i.review);
     if !is_review {
         // every identity may ask what it may do (the real system:basic-user binding)
@@ -381,6 +471,28 @@ async fn serve(
                 Ok(json_response(
                     201,
                     &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+                ))
+            }
+            Some("token") => {
+                // TokenRequest: a bearer token of the ServiceAccount, which RBAC then
+                // authorizes as system:serviceaccount:<ns>:<name>
+                let ns = t.ns.unwrap_or("default");
+                store.get(&t.gvr, Some(ns), name)?;
+                let b = parse_body(headers, &body)?;
+                let seconds = b
+                    .pointer("/spec/expirationSeconds")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(3600);
+                let token = st.tokens.issue(&Identity::service_account(ns, name));
+                let expires = chrono::Utc::now() + chrono::Duration::seconds(seconds);
+                Ok(json_response(
+                    201,
+                    &json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                        "metadata": {"name": name, "namespace": ns},
+                        "spec": {"audiences": b.pointer("/spec/audiences").cloned().unwrap_or(json!([])),
+                            "expirationSeconds": seconds},
+                        "status": {"token": token,
+                            "expirationTimestamp": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)}}),
                 ))
             }
             Some("eviction") => {
@@ -628,7 +740,17 @@ fn watch_response(
     let mut shutdown = st.shutdown.clone();
     let interval = st.bookmark_interval;
     let watch = store.watch(&t.gvr, t.ns, &opts);
+    let mut cut = st.cut_watches.subscribe();
+    let open = st.open_watches.clone();
+    open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     tokio::spawn(async move {
+        struct Open(Arc<std::sync::atomic::AtomicUsize>);
+        impl Drop for Open {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let _open = Open(open);
         let line = |v: &Value| {
             let mut b = serde_json::to_vec(v).unwrap_or_default();
             b.push(b'\n');
@@ -676,6 +798,7 @@ fn watch_response(
             tokio::select! {
                 _ = &mut deadline => break,
                 _ = shutdown.changed() => break,
+                _ = cut.changed() => break,
                 _ = tx.closed() => break,
                 _ = ticker.tick(), if bookmarks => {
                     let rv = store.current_rv();
@@ -730,4 +853,95 @@ fn watch_response(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// `/admin/...` of the API server: fault rules and cutting watches, for the unrestricted admin
+/// only (see [`super::faults`]).
+fn admin(
+    st: &AppState,
+    identity: &Identity,
+    method: &Method,
+    rest: &[&str],
+    body: &Bytes,
+) -> Response {
+    if !identity.is_admin() {
+        return error_response(&StatusError::new(
+            403,
+            "Forbidden",
+            format!(
+                "User \"{}\" cannot use the simulator's admin API: send the request without a bearer token (as the admin)",
+                identity.user
+            ),
+        ));
+    }
+    let now = st.store.clock().now();
+    let lock = || st.faults.lock().unwrap_or_else(|e| e.into_inner());
+    match (method.as_str(), rest) {
+        ("GET", ["faults"]) => {
+            let f = lock();
+            json_response(200, &json!({"rules": f.rules(now), "fired": f.fired()}))
+        }
+        ("POST", ["faults"]) => {
+            let mut v: Value = match serde_json::from_slice(body) {
+                Ok(v) => v,
+                Err(e) => {
+                    return error_response(&StatusError::bad_request(format!(
+                        "the fault rule is not valid JSON: {e}: send e.g. {{\"action\": {{\"type\": \"conflict\"}}}}"
+                    )))
+                }
+            };
+            let for_secs = v.as_object_mut().and_then(|o| o.remove("for_secs"));
+            let mut rule: KubeFaultRule = match serde_json::from_value(v) {
+                Ok(r) => r,
+                Err(e) => {
+                    return error_response(&StatusError::bad_request(format!(
+                        "the fault rule is invalid: {e}"
+                    )))
+                }
+            };
+            if let Some(secs) = for_secs {
+                match secs.as_f64().filter(|s| s.is_finite() && *s > 0.0 && *s < 1e7) {
+                    Some(s) => {
+                        rule.until = Some(now + chrono::Duration::milliseconds((s * 1000.0) as i64))
+                    }
+                    None => {
+                        return error_response(&StatusError::bad_request(format!(
+                            "fault rule field `for_secs` = {secs} is invalid: give a positive number of seconds"
+                        )))
+                    }
+                }
+            }
+            match lock().add(rule) {
+                Ok(()) => json_response(200, &json!({"kind": "Status", "status": "Success", "message": "fault rule added"})),
+                Err(e) => error_response(&e),
+            }
+        }
+        ("DELETE", ["faults"]) => {
+            let n = lock().clear();
+            json_response(200, &json!({"kind": "Status", "status": "Success", "message": format!("{n} fault rules removed")}))
+        }
+        ("POST", ["watches", "cut"]) => {
+            let n = cut_watches(st);
+            json_response(200, &json!({"kind": "Status", "status": "Success", "message": format!("{n} watches cut"), "cut": n}))
+        }
+        _ => error_response(&StatusError::new(
+            404,
+            "NotFound",
+            format!(
+                "no such admin endpoint: {method} /admin/{}: the API server's admin API has GET/POST/DELETE /admin/faults and POST /admin/watches/cut",
+                rest.join("/")
+            ),
+        )),
+    }
+}
+
+/// Cuts every open watch stream; how many were open.
+pub(crate) fn cut_watches(st: &AppState) -> usize {
+    let n = st.open_watches.load(std::sync::atomic::Ordering::SeqCst);
+    st.faults
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .count("watches_cut", n as u64);
+    st.cut_watches.send_modify(|g| *g += 1);
+    n
 }

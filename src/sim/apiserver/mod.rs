@@ -68,6 +68,11 @@
 //!   length/items/required checks and `x-kubernetes-validations` CEL (kube-cel), as 422 Invalid
 //!   whose causes name the fields.
 //!
+//! - Fault injection ([`faults`]): 409 Conflict on writes, 503 ServiceUnavailable for a window
+//!   (everyone, or all but the admin), 410 Expired for resumed watches, cutting every open
+//!   watch; seeded, set in-process ([`SimApiServer::add_fault`], [`SimApiServer::cut_watches`])
+//!   or over `/admin/faults` and `/admin/watches/cut` (admin identity only).
+//!
 //! # Not done
 //! - Server-side apply is simplified: the applied configuration merges into the live object
 //!   (maps recurse, `conditions`/`containers`... merge by key, other lists are replaced); each
@@ -91,6 +96,7 @@
 pub mod convert;
 pub mod discovery;
 pub mod error;
+pub mod faults;
 mod http;
 pub mod object;
 pub mod patch;
@@ -127,6 +133,8 @@ pub struct ApiServerConfig {
     pub store: StoreConfig,
     /// How often a watch asked for bookmarks gets one (real time).
     pub bookmark_interval: Duration,
+    /// Seed of the fault rules' RNG ([`faults`]).
+    pub fault_seed: u64,
 }
 
 impl Default for ApiServerConfig {
@@ -136,6 +144,7 @@ impl Default for ApiServerConfig {
             clock: clock::system(),
             store: StoreConfig::default(),
             bookmark_interval: Duration::from_secs(1),
+            fault_seed: 0,
         }
     }
 }
@@ -145,6 +154,7 @@ struct Inner {
     store: Arc<Store>,
     tokens: rbac::Tokens,
     denials: rbac::Denials,
+    state: http::AppState,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -197,8 +207,11 @@ impl SimApiServer {
             shutdown: rx.clone(),
             tokens: tokens.clone(),
             denials: denials.clone(),
+            faults: Arc::new(Mutex::new(faults::FaultState::new(config.fault_seed))),
+            cut_watches: Arc::new(tokio::sync::watch::channel(0).0),
+            open_watches: Arc::default(),
         };
-        let app = http::router(state);
+        let app = http::router(state.clone());
         let mut stop = rx;
         // No Nagle delay: watch events are small writes that must reach clients at once.
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -220,6 +233,7 @@ impl SimApiServer {
                 store,
                 tokens,
                 denials,
+                state,
                 shutdown,
                 task: Mutex::new(Some(task)),
             }),
@@ -317,6 +331,70 @@ impl SimApiServer {
         self.client_with_token(&self.issue_token(&rbac::Identity::service_account(namespace, name)))
     }
 
+    fn faults(&self) -> std::sync::MutexGuard<'_, faults::FaultState> {
+        self.inner
+            .state
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a fault rule ([`faults`]); a bad rule is refused naming the field.
+    pub fn add_fault(&self, rule: faults::KubeFaultRule) -> Result<(), StatusError> {
+        self.faults().add(rule)
+    }
+
+    /// Adds a fault rule that lasts `window` of the server's clock from now.
+    pub fn add_fault_for(
+        &self,
+        rule: faults::KubeFaultRule,
+        window: Duration,
+    ) -> Result<(), StatusError> {
+        let end = self.inner.store.clock().now()
+            + chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        self.faults().add(rule.until(end))
+    }
+
+    /// Removes the first rule equal to `rule`; whether there was one.
+    pub fn remove_fault(&self, rule: &faults::KubeFaultRule) -> bool {
+        self.faults().remove(rule)
+    }
+
+    /// Removes every fault rule; how many there were.
+    pub fn clear_faults(&self) -> usize {
+        self.faults().clear()
+    }
+
+    /// The fault rules still in force.
+    pub fn fault_rules(&self) -> Vec<faults::KubeFaultRule> {
+        let now = self.inner.store.clock().now();
+        self.faults().rules(now)
+    }
+
+    /// How often each fault fired (`conflict`, `unavailable`, `expire_watch`, `watches_cut`).
+    pub fn faults_fired(&self) -> std::collections::BTreeMap<String, u64> {
+        self.faults().fired()
+    }
+
+    /// Re-seeds the fault RNG.
+    pub fn seed_faults(&self, seed: u64) {
+        self.faults().reseed(seed)
+    }
+
+    /// Ends every open watch stream (clients re-watch from their last resourceVersion); how
+    /// many were open.
+    pub fn cut_watches(&self) -> usize {
+        http::cut_watches(&self.inner.state)
+    }
+
+    /// How many watch streams are open.
+    pub fn open_watches(&self) -> usize {
+        self.inner
+            .state
+            .open_watches
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Direct access to the store (same code paths as HTTP, so watches stay coherent).
     pub fn store(&self) -> Arc<Store> {
         self.inner.store.clone()
@@ -334,5 +412,18 @@ impl SimApiServer {
         if let Some(task) = task {
             let _ = task.await;
         }
+    }
+}
+
+/// Polls `cond` (an in-process observation) every 10 ms for up to 10 s.
+#[cfg(test)]
+pub(crate) async fn tests_support_wait(mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "condition not met in 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -1,6 +1,6 @@
 //! A small decoder for the Kubernetes protobuf envelope, for the request bodies kubectl's typed
 //! clients send as `application/vnd.kubernetes.protobuf` (`kubectl create namespace|configmap|
-//! secret`). Only ConfigMap, Secret, Namespace and ServiceAccount are understood; anything else answers 415
+//! secret`). Only ConfigMap, Secret, Namespace, ServiceAccount, SelfSubjectAccessReview and TokenRequest (`kubectl create token`) are understood; anything else answers 415
 //! so the client can be told to send JSON.
 
 use serde_json::{json, Map, Value};
@@ -103,6 +103,15 @@ const SELF_SUBJECT_ACCESS_REVIEW: &[Field] = &[
     f(2, "spec", Kind::Msg(SSAR_SPEC)),
 ];
 
+const TOKEN_REQUEST_SPEC: &[Field] = &[
+    f(1, "audiences", Kind::RepeatedStr),
+    f(4, "expirationSeconds", Kind::Int),
+];
+const TOKEN_REQUEST: &[Field] = &[
+    f(1, "metadata", Kind::Msg(OBJECT_META)),
+    f(2, "spec", Kind::Msg(TOKEN_REQUEST_SPEC)),
+];
+
 const TYPE_META: &[Field] = &[f(1, "apiVersion", Kind::Str), f(2, "kind", Kind::Str)];
 
 fn schema_for(api_version: &str, kind: &str) -> Option<&'static [Field]> {
@@ -112,6 +121,7 @@ fn schema_for(api_version: &str, kind: &str) -> Option<&'static [Field]> {
         ("v1", "Namespace") => Some(NAMESPACE),
         ("v1", "ServiceAccount") => Some(SERVICE_ACCOUNT),
         ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => Some(SELF_SUBJECT_ACCESS_REVIEW),
+        ("authentication.k8s.io/v1", "TokenRequest") => Some(TOKEN_REQUEST),
         _ => None,
     }
 }
@@ -330,7 +340,7 @@ pub fn decode(body: &[u8]) -> Result<Value, StatusError> {
         StatusError::new(
             415,
             "UnsupportedMediaType",
-            format!("the simulated API server decodes protobuf only for ConfigMap, Secret, Namespace and ServiceAccount (got {api_version} {kind}): send application/json"),
+            format!("the simulated API server decodes protobuf only for ConfigMap, Secret, Namespace, ServiceAccount, SelfSubjectAccessReview and TokenRequest (got {api_version} {kind}): send application/json"),
         )
     })?;
     let mut obj = message(raw, schema)?;

@@ -432,6 +432,8 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
 
     let mut sa = base("", "v1", "ServiceAccount", "serviceaccounts", &["sa"], true);
     sa.columns = cols(vec![age()]);
+    // TokenRequest (`kubectl create token`)
+    sa.extra_subresources = vec!["token".into()];
     out.push(sa);
 
     let mut lease = base("coordination.k8s.io", "v1", "Lease", "leases", &[], true);

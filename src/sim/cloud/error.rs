@@ -56,4 +56,12 @@ pub enum SimCloudError {
     /// No VM with this id exists (or it was deleted).
     #[error("unknown VM id {0}: list live VMs with vms()")]
     UnknownVm(u64),
+    /// A VM the cloud refused to create (catalogue, quota), as its API would have answered.
+    #[error("the sim cloud refused the VM ({status}): {message}")]
+    Refused {
+        /// The HTTP status the API would answer.
+        status: u16,
+        /// Its message.
+        message: String,
+    },
 }

@@ -324,6 +324,11 @@ impl SimCloud {
         self.shared().lock().log.records()
     }
 
+    /// How many requests were handled in all (the last request log sequence number).
+    pub fn request_total(&self) -> u64 {
+        self.shared().lock().log.total()
+    }
+
     /// How many requests of `op` were handled (exact, even past the log's capacity).
     pub fn count(&self, op: Operation) -> u64 {
         self.shared().lock().log.count(op)
@@ -413,6 +418,22 @@ impl SimCloud {
         let found = self.shared().lock().set_vm_boot(id, None, Some(true));
         self.shared().observe();
         found.then_some(()).ok_or(SimCloudError::UnknownVm(id))
+    }
+
+    /// Creates a VM in-process, as `POST /vm` would for `principal` (tests and the campaign
+    /// use it to put a VPS behind the autoscaler's back).
+    pub fn create_vm(
+        &self,
+        req: vm::CreateVm,
+        principal: Option<String>,
+    ) -> Result<VmRecord, SimCloudError> {
+        let now = self.clock().now();
+        let made = self.shared().lock().create_vm(req, principal, now);
+        self.shared().observe();
+        made.map_err(|e| SimCloudError::Refused {
+            status: e.status,
+            message: e.message,
+        })
     }
 
     /// Makes the boots of the next `n` created VMs fail.
