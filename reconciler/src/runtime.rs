@@ -278,10 +278,13 @@ async fn run(
         let controllers = tokio::spawn(crate::serve::run(ctx.clone(), async move {
             let _ = until_rx.await;
         }));
+        // an orphan waits out its grace anyway: listing every VPS more often than a quarter of
+        // it only spends the rate limit (12 pages a list at 1,200 VPS)
+        let gc_every = (options.config.resync * 2).max(options.orphan_grace / 4);
         let gc = tokio::spawn(crate::gc::run(
             ctx.clone(),
             options.orphan_grace,
-            options.config.resync * 2,
+            gc_every,
             metrics.orphans_deleted.clone(),
         ));
         let stopped = tokio::select! {
