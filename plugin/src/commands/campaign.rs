@@ -132,9 +132,10 @@ pub async fn run(args: &CampaignArgs, format: OutputFormat) -> Result<(), Plugin
             args.speed
         ),
         None => format!(
-            "kubectl-vpsie campaign --size {size} --runs {} --seed {base} --speed {}",
+            "kubectl-vpsie campaign --size {size} --runs {} --seed {base} --speed {} --jobs {}",
             seeds.len(),
-            args.speed
+            args.speed,
+            args.jobs
         ),
     };
     let report = CampaignReport {
