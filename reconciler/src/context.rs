@@ -331,8 +331,12 @@ impl Context {
 
     /// Makes `group` avoid `offering` for the configured backoff.
     pub fn back_off(&self, group: &str, offering: &str) {
-        let until = self.now()
-            + chrono::Duration::from_std(self.config.offering_backoff).unwrap_or_default();
+        self.back_off_for(group, offering, self.config.offering_backoff);
+    }
+
+    /// Like [`Self::back_off`], for `length`.
+    pub fn back_off_for(&self, group: &str, offering: &str, length: Duration) {
+        let until = self.now() + chrono::Duration::from_std(length).unwrap_or_default();
         self.backoff
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -369,7 +369,18 @@ async fn provisioning_error(
     ));
     if permanent {
         status.phase = VPSieNodePhase::Failed;
-        ctx.back_off(&vn.spec.node_group_name, &vn.spec.instance_type);
+        let quota = matches!(&error, Error::Cloud(e) if e.class() == ErrorClass::QuotaExceeded);
+        if quota {
+            // the account's quota, not the offering, refused: it comes back when other VPS go
+            // or VPSie raises it, so the group tries again soon instead of after the back-off
+            ctx.back_off_for(
+                &vn.spec.node_group_name,
+                &vn.spec.instance_type,
+                QUOTA_HOLD.min(ctx.config.offering_backoff),
+            );
+        } else {
+            ctx.back_off(&vn.spec.node_group_name, &vn.spec.instance_type);
+        }
     }
     api.patch_status(
         &vn.name_any(),
@@ -385,6 +396,9 @@ async fn provisioning_error(
     }
     Err(error)
 }
+
+/// How long an offering is avoided after the account's quota refused a VPS of it.
+pub const QUOTA_HOLD: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Errors that retrying cannot fix: the offering, datacenter or image does not exist, the
 /// request is refused, the quota is exhausted.

@@ -244,3 +244,37 @@ fn assert_no_denials(world: &SimWorld) {
         "deploy/rbac-*.yaml refused requests of the reconciler: {denied:#?}"
     );
 }
+
+/// A quota refusal fails the record without holding the offering for the whole back-off: the
+/// quota is the account's, and once it is back the group reaches its size within a minute
+/// (simulated), not after the 5-minute offering back-off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_refused_by_the_quota_come_soon_after_it_is_back() {
+    let world = world().await;
+    let client = world.client().unwrap();
+    world.cloud.set_quota(0);
+    let running = reconciler(&world, |_| {}).await;
+    group(&client, "web", 2, &["small-2cpu-4gb"]).await;
+    until("a quota refusal", || async {
+        events(&client, "ProvisioningFailed")
+            .await
+            .iter()
+            .any(|e| e.message.as_deref().unwrap_or("").contains("quota"))
+    })
+    .await;
+    world.cloud.set_quota(10);
+    let back = world.clock.now();
+    until("two Ready nodes", || async {
+        ready(&records(&client).await) == 2
+    })
+    .await;
+    let took = world.clock.now() - back;
+    assert!(
+        took < chrono::Duration::seconds(90),
+        "{}s of simulated time after the quota was back (the offering back-off is 300s)",
+        took.num_seconds()
+    );
+    assert_eq!(world.cloud.vms().len(), 2);
+    running.stop().await;
+    world.shutdown().await;
+}
