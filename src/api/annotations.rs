@@ -309,4 +309,66 @@ mod tests {
         assert!(err.to_string().contains("MinNodes exceeds MaxNodes"));
         assert!(effective_min_max(&spec, &ann(&[(MIN_NODES_OVERRIDE, "x")])).is_err());
     }
+
+    mod junk {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn spec(min: i32, max: i32) -> NodeGroupSpec {
+            NodeGroupSpec {
+                min_nodes: min,
+                max_nodes: max,
+                ..NodeGroupSpec::default()
+            }
+        }
+
+        proptest! {
+            /// Whatever an operator writes into each annotation, reading it never panics: it
+            /// is a value, or an error that names the annotation and quotes the value.
+            #[test]
+            fn any_value_of_any_annotation_is_read_or_refused_by_name(
+                value in prop_oneof![
+                    any::<String>(),
+                    "[ -~]{0,12}",
+                    "-?[0-9]{1,12}",
+                    Just("TRUE".to_string()),
+                    Just(" true ".to_string()),
+                    Just("2147483648".to_string()),
+                ],
+                min in -3i32..50,
+                max in -3i32..50,
+            ) {
+                let quoted = format!("{value:?}");
+                for key in [PAUSE, DO_NOT_DELETE] {
+                    let a = ann(&[(key, value.as_str())]);
+                    let r = if key == PAUSE { is_paused(&a) } else { do_not_delete(&a) };
+                    if let Err(e) = r {
+                        let m = e.to_string();
+                        prop_assert!(m.contains(key) && m.contains(&quoted) && m.contains("fix"), "{m}");
+                    }
+                }
+                for key in [MIN_NODES_OVERRIDE, MAX_NODES_OVERRIDE] {
+                    let a = ann(&[(key, value.as_str())]);
+                    match effective_min_max(&spec(min, max), &a) {
+                        Ok((lo, hi)) => prop_assert!(lo <= hi, "{lo} > {hi}"),
+                        Err(e) => {
+                            let m = e.to_string();
+                            prop_assert!(m.contains("fix"), "{m}");
+                            prop_assert!(m.contains(key) || m.contains("spec."), "{m}");
+                        }
+                    }
+                }
+                let a = ann(&[(DRAIN_TIMEOUT, value.as_str())]);
+                match drain_timeout(&a) {
+                    Ok(d) => prop_assert!(d.is_some_and(|d| d.as_secs() > 0)),
+                    Err(e) => {
+                        let m = e.to_string();
+                        prop_assert!(m.contains(DRAIN_TIMEOUT) && m.contains(&quoted), "{m}");
+                    }
+                }
+                let a = ann(&[(RECONCILE_TRIGGER, value.as_str())]);
+                prop_assert_eq!(reconcile_trigger(&a), Some(value.as_str()));
+            }
+        }
+    }
 }
