@@ -132,32 +132,115 @@ impl Clock for ScaledClock {
     }
 }
 
-/// A length of time as flags and files write it: `90` (seconds), or a number with `ms`, `s`,
-/// `m` or `h` (`1.5s`, `15m`). The error names the value and the fix.
+/// A length of time as flags and files write it: `90` (seconds), or numbers with `ms`, `s`,
+/// `m` or `h`, alone or in sequence (`1.5s`, `500ms`, `15m`, `1h30m`). The error names the value
+/// and the fix; no input panics (too long a time is an error, not an overflow).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = t.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (t, 1.0)
+    let err = |why: String| {
+        format!(
+            "invalid duration {text:?}: {why}; write seconds (90) or numbers with ms, s, m or h (1.5s, 15m, 1h30m)"
+        )
     };
-    match num.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Duration::from_secs_f64(v * mult)),
-        _ => Err(format!(
-            "invalid duration {text:?}: write seconds (90) or a number with ms, s, m or h (1.5s, 15m)"
-        )),
+    let secs = |v: f64| {
+        if !v.is_finite() || v < 0.0 {
+            return Err(err("not a length of time".into()));
+        }
+        Duration::try_from_secs_f64(v).map_err(|_| err("too long".into()))
+    };
+    if t.is_empty() {
+        return Err(err("it is empty".into()));
     }
+    if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return match t.parse::<f64>() {
+            Ok(v) => secs(v),
+            Err(_) => Err(err(format!("{t:?} is not a number"))),
+        };
+    }
+    let mut total = 0.0f64;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if n == 0 {
+            return Err(err(format!("expected a number before {rest:?}")));
+        }
+        let number = &rest[..n];
+        let v: f64 = number
+            .parse()
+            .map_err(|_| err(format!("{number:?} is not a number")))?;
+        rest = &rest[n..];
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let mult = match &rest[..u] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "" => return Err(err(format!("a unit is missing after {number}"))),
+            other => return Err(err(format!("unknown unit {other:?}"))),
+        };
+        rest = &rest[u..];
+        total += v * mult;
+    }
+    secs(total)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text is a duration or an error quoting it, never a panic.
+        #[test]
+        fn any_text_is_a_duration_or_an_error_quoting_it(text in prop_oneof![
+            any::<String>(),
+            "[0-9.]{1,400}[a-z]{0,3}",
+            "[0-9]{1,30}(ms|s|m|h)([0-9]{1,30}(ms|s|m|h)){0,3}",
+        ]) {
+            if let Err(e) = parse_duration(&text) {
+                prop_assert!(e.contains(&format!("{text:?}")), "{e}");
+            }
+        }
+
+        /// What an operator writes in pieces adds up.
+        #[test]
+        fn hours_minutes_seconds_and_millis_add_up(h in 0u64..1000, m in 0u64..1000, s in 0u64..1000, ms in 0u64..1000) {
+            let text = format!("{h}h{m}m{s}s{ms}ms");
+            let want = Duration::from_millis(((h * 60 + m) * 60 + s) * 1000 + ms);
+            let got = parse_duration(&text).unwrap();
+            prop_assert!(got.abs_diff(want) < Duration::from_micros(1), "{text}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn durations_read_as_operators_write_them() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(
+            parse_duration(" 250ms ").unwrap(),
+            Duration::from_millis(250)
+        );
+        for bad in [
+            "",
+            "s",
+            "10x",
+            "5m3",
+            "-1s",
+            "-1",
+            "1e300",
+            "NaN",
+            "1..5s",
+            "9".repeat(400).as_str(),
+        ] {
+            let e = parse_duration(bad).unwrap_err();
+            assert!(e.contains("invalid duration"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn manual_clock_moves_only_when_told() {

@@ -645,54 +645,10 @@ pub struct ManArgs {
     pub dir: Option<PathBuf>,
 }
 
-/// Parses durations such as `90`, `90s`, `15m`, `2h`, `1h30m`, `500ms`.
+/// Parses durations such as `90`, `90s`, `1.5s`, `15m`, `2h`, `1h30m`, `500ms`: the same
+/// syntax as serve's flags and scenario files ([`vpsie_autoscaler::clock::parse_duration`]).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("empty duration: write e.g. 30s, 5m or 1h".into());
-    }
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!(
-                "invalid duration {text:?}: expected a number before {rest:?} (e.g. 30s, 5m, 1h30m)"
-            ));
-        }
-        let number: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("invalid duration {text:?}: number too large"))?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let part = match unit {
-            "ms" => Duration::from_millis(number),
-            "s" => Duration::from_secs(number),
-            "m" => Duration::from_secs(number.saturating_mul(60)),
-            "h" => Duration::from_secs(number.saturating_mul(3600)),
-            "" => {
-                return Err(format!(
-                    "invalid duration {text:?}: a unit is missing after {number} (ms, s, m or h)"
-                ))
-            }
-            other => {
-                return Err(format!(
-                    "invalid duration {text:?}: unknown unit {other:?} (use ms, s, m or h)"
-                ))
-            }
-        };
-        total = total.saturating_add(part);
-    }
-    Ok(total)
+    vpsie_autoscaler::clock::parse_duration(text)
 }
 
 #[cfg(test)]
@@ -706,12 +662,30 @@ mod tests {
     }
 
     #[test]
+    fn absurd_durations_in_any_flag_are_errors_not_panics() {
+        for (args, flag) in [
+            (vec!["serve", "--batch-idle", "1e300"], "--batch-idle"),
+            (
+                vec!["serve", "--lease-duration", "99999999999999999999h"],
+                "--lease-duration",
+            ),
+            (vec!["reconcile", "web", "--timeout", "NaN"], "--timeout"),
+        ] {
+            let e = Cli::try_parse_from(std::iter::once("kubectl-vpsie").chain(args))
+                .expect_err("refused")
+                .to_string();
+            assert!(e.contains(flag) && e.contains("invalid duration"), "{e}");
+        }
+    }
+
+    #[test]
     fn durations_parse() {
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        for bad in ["", "s", "10x", "5m3", "-1s", "1.5h"] {
+        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        for bad in ["", "s", "10x", "5m3", "-1s", "1e300"] {
             let err = parse_duration(bad).unwrap_err();
             assert!(err.contains("duration"), "{bad}: {err}");
         }
