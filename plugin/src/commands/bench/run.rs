@@ -208,7 +208,17 @@ pub fn deployments(size: &Size) -> Vec<(String, bool, String, Shape, Vec<usize>)
 
 /// The allocatable and hourly price of an offering of the default catalogue.
 pub fn offering_facts(id: &str) -> Option<(Amount, f64)> {
-    let catalogue = vpsie_autoscaler::sim::cloud::catalogue::Catalogue::default();
+    offering_facts_in(
+        &vpsie_autoscaler::sim::cloud::catalogue::Catalogue::default(),
+        id,
+    )
+}
+
+/// The allocatable and hourly price of an offering of `catalogue`.
+fn offering_facts_in(
+    catalogue: &vpsie_autoscaler::sim::cloud::catalogue::Catalogue,
+    id: &str,
+) -> Option<(Amount, f64)> {
     let o = catalogue.offering(id)?;
     let a = vpsie_autoscaler::scaling::capacity::allocatable(i64::from(o.cpu), o.ram as i64);
     Some((
@@ -958,18 +968,7 @@ fn assemble(
 
     // tightness at the peak, by class
     let catalogue = vpsie_autoscaler::sim::cloud::catalogue::Catalogue::default();
-    let alloc_of = |id: &str| -> Option<(Amount, f64)> {
-        let o = catalogue.offering(id)?;
-        let a = vpsie_autoscaler::scaling::capacity::allocatable(i64::from(o.cpu), o.ram as i64);
-        Some((
-            Amount {
-                cpu_millis: a.cpu_millis,
-                memory_bytes: a.memory_bytes,
-                pods: a.pods,
-            },
-            o.hourly_price,
-        ))
-    };
+    let alloc_of = |id: &str| offering_facts_in(&catalogue, id);
     let live = world.cloud.vms();
     let class = |mixed: bool| -> Tightness {
         let mut t = Tightness {
