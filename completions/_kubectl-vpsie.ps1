@@ -143,6 +143,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('--max-drain-parallelism', '--max-drain-parallelism', [CompletionResultType]::ParameterName, 'How many nodes that still have pods may be drained at once (empty nodes go in bulk)')
             [CompletionResult]::new('--vpsie-requests-per-minute', '--vpsie-requests-per-minute', [CompletionResultType]::ParameterName, 'Client-side limit of VPSie API calls a minute (the original''s default, 100); raise it only as far as VPSie allows your account (429s are still obeyed). 0 turns it off')
             [CompletionResult]::new('--vpsie-rate-burst', '--vpsie-rate-burst', [CompletionResultType]::ParameterName, 'How many VPSie API calls may go out at once after a quiet spell (0 is taken as 1)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'How NodeGroups without spec.backend get their nodes: vm (plain VPS joined by cloud-init) or managed-kubernetes (added to a node group of a VPSie managed cluster)')
+            [CompletionResult]::new('--vpsie-cluster-id', '--vpsie-cluster-id', [CompletionResultType]::ParameterName, 'The VPSie managed-Kubernetes cluster (identifier) of NodeGroups that do not name one; unset: the account''s only cluster')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file to use')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The name of the kubeconfig context to use')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')

@@ -1601,7 +1601,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__serve)
-            opts="-A -o -v -h --metrics-addr --secret-name --leader-elect --lease-duration --orphan-grace --watch-namespace --cluster-name --batch-idle --batch-max --provision-timeout --join-timeout --poll-interval --offering-backoff --resync --scale-down-interval --drain-timeout --max-drain-parallelism --evict-bare-pods --dry-run --vpsie-requests-per-minute --vpsie-rate-burst --kubeconfig --context --all-namespaces --output --no-color --verbose --help"
+            opts="-A -o -v -h --metrics-addr --secret-name --leader-elect --lease-duration --orphan-grace --watch-namespace --cluster-name --batch-idle --batch-max --provision-timeout --join-timeout --poll-interval --offering-backoff --resync --scale-down-interval --drain-timeout --max-drain-parallelism --evict-bare-pods --dry-run --vpsie-requests-per-minute --vpsie-rate-burst --backend --vpsie-cluster-id --kubeconfig --context --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1680,6 +1680,14 @@ _kubectl__vpsie() {
                     return 0
                     ;;
                 --vpsie-rate-burst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vpsie-cluster-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -126,6 +126,8 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l dr
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l max-drain-parallelism -d 'How many nodes that still have pods may be drained at once (empty nodes go in bulk)' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l vpsie-requests-per-minute -d 'Client-side limit of VPSie API calls a minute (the original\'s default, 100); raise it only as far as VPSie allows your account (429s are still obeyed). 0 turns it off' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l vpsie-rate-burst -d 'How many VPSie API calls may go out at once after a quiet spell (0 is taken as 1)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l backend -d 'How NodeGroups without spec.backend get their nodes: vm (plain VPS joined by cloud-init) or managed-kubernetes (added to a node group of a VPSie managed cluster)' -r
+complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l vpsie-cluster-id -d 'The VPSie managed-Kubernetes cluster (identifier) of NodeGroups that do not name one; unset: the account\'s only cluster' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l kubeconfig -d 'Path to the kubeconfig file to use' -r -F
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -l context -d 'The name of the kubeconfig context to use' -r
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand serve" -s o -l output -d 'Output format' -r -f -a "table\t'A table for people'

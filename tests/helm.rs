@@ -188,6 +188,8 @@ fn custom_values_change_what_they_should() {
             ("vpsie.apiURL", json!("https://api.example/v2")),
             ("vpsie.requestsPerMinute", json!(300)),
             ("vpsie.rateBurst", json!(30)),
+            ("vpsie.backend", json!("managed-kubernetes")),
+            ("vpsie.clusterID", json!("00000000-0000-4000-8000-000000000001")),
             ("timeouts.join", json!("20m")),
             ("timeouts.drain", json!("5m")),
             ("timeouts.pollInterval", json!("5s")),
@@ -216,6 +218,8 @@ fn custom_values_change_what_they_should() {
         "--poll-interval=5s",
         "--vpsie-requests-per-minute=300",
         "--vpsie-rate-burst=30",
+        "--backend=managed-kubernetes",
+        "--vpsie-cluster-id=00000000-0000-4000-8000-000000000001",
         "-vv",
     ] {
         assert!(a.contains(&want.to_string()), "{want} not in {a:?}");

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use vpsie_autoscaler::api::Backend;
 
 use crate::lifecycle::Timeouts;
 
@@ -83,6 +84,20 @@ pub struct ReconcilerConfig {
     /// How many VPSie API calls may go out at once after a quiet spell (0 is taken as 1).
     #[arg(long, env = "VPSIE_RATE_BURST", default_value_t = 20)]
     pub vpsie_rate_burst: u32,
+
+    /// How NodeGroups without spec.backend get their nodes: vm (plain VPS joined by
+    /// cloud-init) or managed-kubernetes (added to a node group of a VPSie managed cluster).
+    #[arg(long, env = "VPSIE_BACKEND", default_value = "vm", value_parser = parse_backend)]
+    pub backend: Backend,
+
+    /// The VPSie managed-Kubernetes cluster (identifier) of NodeGroups that do not name one;
+    /// unset: the account's only cluster.
+    #[arg(long, env = "VPSIE_CLUSTER_ID")]
+    pub vpsie_cluster_id: Option<String>,
+}
+
+fn parse_backend(text: &str) -> Result<Backend, String> {
+    text.parse()
 }
 
 impl Default for ReconcilerConfig {
@@ -104,6 +119,8 @@ impl Default for ReconcilerConfig {
             dry_run: false,
             vpsie_requests_per_minute: 100,
             vpsie_rate_burst: 20,
+            backend: Backend::Vm,
+            vpsie_cluster_id: None,
         }
     }
 }

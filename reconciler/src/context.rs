@@ -58,6 +58,8 @@ pub struct Context {
     /// Held by whatever decides to add nodes (minNodes, pending pods, headroom) from reading
     /// the records to creating them: two decisions never count the same need twice.
     pub scale_lock: tokio::sync::Mutex<()>,
+    /// The managed-Kubernetes backend's targets and locks.
+    pub managed: crate::managed::Managed,
 }
 
 /// A create attempt that returned: its place in the order of returns (`creates_done` after
@@ -136,6 +138,7 @@ impl Context {
             board: StatusBoard::new(),
             recent: Mutex::new(HashMap::new()),
             scale_lock: tokio::sync::Mutex::new(()),
+            managed: crate::managed::Managed::default(),
         }
     }
 
@@ -251,6 +254,21 @@ impl Context {
             },
             _ => Unlisted::Absent,
         }
+    }
+
+    /// The highest VPS id known: in the shared list, and among the VPS created since.
+    pub async fn highest_vps_id(&self) -> Result<i64> {
+        let snapshot = self.vm_snapshot().await?;
+        let listed = snapshot.vms.iter().map(|v| v.id).max().unwrap_or(0);
+        let created = self
+            .attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter_map(|a| a.vps.as_ref().map(|v| v.id))
+            .max()
+            .unwrap_or(0);
+        Ok(listed.max(created))
     }
 
     /// Records that a create attempt for `hostname` returned, with the VPS when it made one.

@@ -15,6 +15,9 @@ pub enum Error {
     /// An object could not be (de)serialized.
     #[error("serialization: {0}")]
     Serde(#[from] serde_json::Error),
+    /// A configuration that cannot work (names the field, the value and the fix).
+    #[error("{0}")]
+    Config(String),
     /// A referenced object is missing.
     #[error("{0}")]
     Missing(String),

@@ -12,6 +12,7 @@ pub mod headroom;
 pub mod http;
 pub mod leader;
 pub mod lifecycle;
+pub mod managed;
 pub mod metrics;
 pub mod nodegroup;
 pub mod pods;

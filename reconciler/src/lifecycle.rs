@@ -183,7 +183,8 @@ pub fn step(
             ),
             VmObservation::Present(vps) => {
                 status.phase = VPSieNodePhase::Provisioning;
-                status.hostname = Some(hostname);
+                // VPSie names a managed-Kubernetes node itself; a VM has the record's name
+                status.hostname = Some(vps.hostname.clone().unwrap_or(hostname));
                 status.created_at = Some(created.unwrap_or_else(|| k8s_time(now)));
                 status.vpsie_status = vps.status.clone();
                 Step::Update {

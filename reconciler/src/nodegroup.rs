@@ -127,6 +127,7 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
     // it (and with it the stabilization window)
     status.last_scale_time = None;
     status.observed_generation = group.metadata.generation;
+    status.backend = Some(group.spec.backend_or(ctx.config.backend));
     if let Some(trigger) = group.pending_reconcile_trigger() {
         // a forced reconcile: plan the pending pods now, then acknowledge
         gctx.scale_up.notify_one();
@@ -134,11 +135,29 @@ async fn reconcile_inner(group: &NodeGroup, gctx: &GroupContext) -> Result<Actio
     }
 
     // Invalid specs and annotations: Error condition, event, nothing else.
-    let invalid = match (group.validate(), group.effective_min_max()) {
+    let mut invalid = match (group.validate(), group.effective_min_max()) {
         (Err(errors), _) => Some(errors.to_string()),
         (Ok(()), Err(e)) => Some(e.to_string()),
         _ => None,
     };
+    if invalid.is_none() && crate::managed::is_managed(group, ctx) {
+        // where the managed backend adds each offering's nodes: found (or the VPSie group
+        // created) now, so a configuration that cannot work shows before any node is needed
+        for offering in &group.spec.offering_ids {
+            match crate::managed::target(ctx, group, offering).await {
+                Ok(_) => {}
+                Err(Error::Config(message)) => {
+                    invalid = Some(message);
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(nodegroup = %name, offering, error = %e, "could not look up the managed Kubernetes node group");
+                    break;
+                }
+            }
+        }
+        status.managed_kubernetes = ctx.managed.status_of(group);
+    }
     if let Some(message) = invalid {
         status.set_condition(condition(
             NodeGroupCondition::ERROR,

@@ -94,10 +94,19 @@ pub fn user_data(group: &NodeGroup, instance_type: &str) -> String {
     out
 }
 
-/// The Node name a VPS registers as: its hostname's first label, lower-cased.
+/// The Node name of the record's VPS: `spec.nodeName` once known (a managed-Kubernetes node
+/// is named by VPSie), else its hostname's first label, lower-cased (on the VM path the
+/// hostname is the record's name).
 pub fn node_name_of(vn: &VPSieNode) -> String {
-    let host = vn.name_any();
-    host.split('.').next().unwrap_or(&host).to_ascii_lowercase()
+    if let Some(n) = vn.spec.node_name.as_deref().filter(|n| !n.is_empty()) {
+        return n.to_string();
+    }
+    let host = vn
+        .status
+        .as_ref()
+        .and_then(|s| s.hostname.clone())
+        .unwrap_or_else(|| vn.name_any());
+    crate::managed::node_name(&host)
 }
 
 /// What the cloud says of the record's VPS, and whether a "no VPS with this hostname" can be
@@ -105,6 +114,13 @@ pub fn node_name_of(vn: &VPSieNode) -> String {
 async fn observe_vm(vn: &VPSieNode, ctx: &Context) -> Result<(VmObservation, bool)> {
     let id = vn.spec.vpsie_instance_id;
     let name = vn.name_any();
+    if id <= 0 && crate::managed::is_managed_record(vn) {
+        // a managed-Kubernetes add was sent: its node is found in its group, not by hostname
+        return Ok(match crate::managed::observe_waiting(vn, ctx).await? {
+            Some(v) => (VmObservation::Present(Box::new(v)), true),
+            None => (VmObservation::Absent, true),
+        });
+    }
     // the shared snapshot answers most looks; a VPS created after it is answered by what its
     // create returned, and a known id missing from a list newer than its create is confirmed
     // by a direct call, so a VPS is never taken for gone on a stale list
@@ -194,9 +210,10 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
         if ctx.config.dry_run {
             return remove_finalizer(&api, vn).await;
         }
-        return match lifecycle::finalize(&observe_vm(vn, ctx).await?.0) {
+        let vm = observe_vm(vn, ctx).await?.0;
+        return match lifecycle::finalize(&vm) {
             Step::DeleteVm(id) => {
-                ctx.cloud.delete_vm(id).await?;
+                delete_vps(vn, &vm, id, ctx).await?;
                 Ok(Action::requeue(poll))
             }
             _ => {
@@ -242,14 +259,19 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
             return Ok(Action::await_change());
         }
         let created = create_vm(vn, ctx, absence_checked).await;
-        if !matches!(created, Ok(None)) {
-            ctx.create_returned(&name, created.as_ref().ok().and_then(|v| v.as_ref()));
+        if !matches!(created, Ok(None) | Ok(Some(Created::Later))) {
+            let vps = match &created {
+                Ok(Some(Created::Vps(v))) => Some(v.as_ref()),
+                _ => None,
+            };
+            ctx.create_returned(&name, vps);
         }
         match created {
-            Ok(Some(vps)) => {
+            Ok(Some(Created::Later)) => return Ok(Action::requeue(poll)),
+            Ok(Some(Created::Vps(vps))) => {
                 step = lifecycle::step(
                     vn,
-                    &VmObservation::Present(Box::new(vps)),
+                    &VmObservation::Present(vps),
                     None,
                     now,
                     &ctx.config.timeouts(),
@@ -297,7 +319,7 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
         }
         Step::DeleteVm(id) => {
             if !ctx.config.dry_run {
-                ctx.cloud.delete_vm(id).await?;
+                delete_vps(vn, &vm, id, ctx).await?;
             }
             Ok(Action::requeue(poll))
         }
@@ -309,12 +331,39 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
     }
 }
 
-/// CreateVM for the record: `None` when its NodeGroup no longer exists.
+/// Deletes the record's VPS: through its managed cluster when it was added to one, else
+/// `DELETE /vm/{id}`.
+async fn delete_vps(vn: &VPSieNode, vm: &VmObservation, id: i64, ctx: &Context) -> Result<()> {
+    if crate::managed::is_managed_record(vn) {
+        let vps = match vm {
+            VmObservation::Present(v) => (**v).clone(),
+            VmObservation::Absent => vpsie_autoscaler::cloud::Vps {
+                id,
+                ..Default::default()
+            },
+        };
+        return crate::managed::remove(vn, &vps, ctx).await;
+    }
+    ctx.cloud.delete_vm(id).await?;
+    Ok(())
+}
+
+/// What asking for the record's VPS gave.
+#[derive(Debug)]
+enum Created {
+    /// The VPS.
+    Vps(Box<vpsie_autoscaler::cloud::Vps>),
+    /// Asked, not yet known which VPS it is (a managed add's answer was lost): look later.
+    Later,
+}
+
+/// CreateVM (or, for a managed-Kubernetes NodeGroup, adds a node to its cluster) for the
+/// record: `None` when its NodeGroup no longer exists.
 async fn create_vm(
     vn: &VPSieNode,
     ctx: &Context,
     absence_checked: bool,
-) -> Result<Option<vpsie_autoscaler::cloud::Vps>> {
+) -> Result<Option<Created>> {
     let ns = vn
         .namespace()
         .unwrap_or_else(|| ctx.config.namespace.clone());
@@ -322,6 +371,12 @@ async fn create_vm(
     let Some(group) = groups.get_opt(&vn.spec.node_group_name).await? else {
         return Ok(None);
     };
+    if crate::managed::is_managed(&group, ctx) || crate::managed::is_managed_record(vn) {
+        return Ok(Some(match crate::managed::add(vn, &group, ctx).await? {
+            crate::managed::Added::Node(v) => Created::Vps(v),
+            crate::managed::Added::Later => Created::Later,
+        }));
+    }
     let name = vn.name_any();
     let request = CreateVpsRequest {
         name: name.clone(),
@@ -344,7 +399,7 @@ async fn create_vm(
     } else {
         ctx.cloud.create_vm(&request).await?
     };
-    Ok(Some(vps))
+    Ok(Some(Created::Vps(Box::new(vps))))
 }
 
 /// A failed CreateVM: permanent errors fail the record (the offering is backed off); the others
@@ -357,7 +412,8 @@ async fn provisioning_error(
 ) -> Result<Action> {
     let now = ctx.now();
     let message = error.to_string();
-    let permanent = matches!(&error, Error::Cloud(e) if is_permanent(e));
+    let permanent =
+        matches!(&error, Error::Cloud(e) if is_permanent(e)) || matches!(error, Error::Config(_));
     let mut status = vn.status.clone().unwrap_or_default();
     status.last_error = Some(message.clone());
     status.set_condition(VPSieNodeCondition::new(

@@ -34,6 +34,19 @@ pub const RECONCILE_TRIGGER_NAMESPACED: &str = "autoscaler.vpsie.com/reconcile-t
 /// Pod annotation honoured when draining: `"false"` means the pod must not be evicted.
 pub const SAFE_TO_EVICT: &str = "cluster-autoscaler.kubernetes.io/safe-to-evict";
 
+/// VPSieNode bookkeeping of the managed-Kubernetes backend: the cluster its node is added to.
+pub const K8S_CLUSTER: &str = "autoscaler.vpsie.com/k8s-cluster";
+/// VPSieNode bookkeeping: the numeric id of the VPSie node group its node is added to.
+pub const K8S_NODE_GROUP: &str = "autoscaler.vpsie.com/k8s-node-group";
+/// VPSieNode bookkeeping: when the add was sent (RFC 3339), written before the call; with
+/// [`K8S_ADD_AFTER_ID`] it lets a lost answer be resolved by finding the node.
+pub const K8S_ADD_REQUESTED_AT: &str = "autoscaler.vpsie.com/k8s-add-requested-at";
+/// VPSieNode bookkeeping: the highest VPS id known when the add was sent; the new node's id
+/// is higher.
+pub const K8S_ADD_AFTER_ID: &str = "autoscaler.vpsie.com/k8s-add-after-id";
+/// VPSieNode bookkeeping: the node's VPSie identifier (UUID), which removing it needs.
+pub const VPS_IDENTIFIER: &str = "autoscaler.vpsie.com/vps-identifier";
+
 /// A malformed annotation value, or overrides that contradict each other.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AnnotationError {

@@ -21,8 +21,8 @@ pub use annotations::AnnotationError;
 pub use condition::ConditionStatus;
 pub use events::{EventReason, EventType};
 pub use nodegroup::{
-    NodeGroup, NodeGroupCondition, NodeGroupSpec, NodeGroupStatus, NodeInfo, ScaleDownPolicy,
-    ScaleUpPolicy,
+    Backend, ManagedKubernetesGroup, ManagedKubernetesSpec, ManagedKubernetesStatus, NodeGroup,
+    NodeGroupCondition, NodeGroupSpec, NodeGroupStatus, NodeInfo, ScaleDownPolicy, ScaleUpPolicy,
 };
 pub use validation::{FieldError, ValidationErrors};
 pub use vpsienode::{

@@ -113,6 +113,16 @@ pub struct NodeGroupSpec {
     /// Allow using different instance types within the same NodeGroup.
     #[serde(default)]
     pub allow_mixed_instances: bool,
+    /// How nodes are provisioned: `vm` (plain VPS instances that join through cloud-init,
+    /// with osImageID, userData and sshKeyIDs) or `managedKubernetes` (nodes added to a node
+    /// group of a VPSie managed-Kubernetes cluster). Unset: the reconciler's `--backend`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
+    /// Where the nodes of backend `managedKubernetes` go: the cluster (discovered when the
+    /// account has one) and the VPSie node group's name (default: the NodeGroup's name, with
+    /// `-<offering>` appended when offeringIDs has several entries; created when missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_kubernetes: Option<ManagedKubernetesSpec>,
 }
 
 impl Default for NodeGroupSpec {
@@ -133,6 +143,8 @@ impl Default for NodeGroupSpec {
             user_data: String::new(),
             preferred_instance_type: String::new(),
             allow_mixed_instances: false,
+            backend: None,
+            managed_kubernetes: None,
         }
     }
 }
@@ -155,8 +167,76 @@ impl fmt::Debug for NodeGroupSpec {
             .field("user_data", &user_data)
             .field("preferred_instance_type", &self.preferred_instance_type)
             .field("allow_mixed_instances", &self.allow_mixed_instances)
+            .field("backend", &self.backend)
+            .field("managed_kubernetes", &self.managed_kubernetes)
             .finish()
     }
+}
+
+/// How a NodeGroup's nodes are provisioned: `vm` (plain VPS instances that join through
+/// cloud-init, with osImageID, userData and sshKeyIDs) or `managedKubernetes` (nodes added to a
+/// node group of a VPSie managed-Kubernetes cluster, see managedKubernetes). Unset in a spec:
+/// the reconciler's `--backend` (default vm).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
+pub enum Backend {
+    /// Plain VPS instances (`POST /vm`) that join the cluster through cloud-init.
+    #[default]
+    #[serde(rename = "vm")]
+    Vm,
+    /// Nodes added to a node group of a VPSie managed-Kubernetes cluster
+    /// (`POST /k8s/cluster/byId/{cluster}/add/slave/group/{group}`).
+    #[serde(rename = "managedKubernetes")]
+    ManagedKubernetes,
+}
+
+impl Backend {
+    /// The name used in specs, status and output: `vm` or `managedKubernetes`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Vm => "vm",
+            Backend::ManagedKubernetes => "managedKubernetes",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+
+    /// `vm`, or `managedKubernetes` (also `managed-kubernetes`, `managed`), any case.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', '_'], "")
+            .as_str()
+        {
+            "vm" => Ok(Backend::Vm),
+            "managedkubernetes" | "managed" | "k8s" => Ok(Backend::ManagedKubernetes),
+            _ => Err(format!(
+                "unknown backend {s:?}; fix: use vm or managed-kubernetes"
+            )),
+        }
+    }
+}
+
+/// Where a managed-Kubernetes NodeGroup's nodes go.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedKubernetesSpec {
+    /// The VPSie managed-Kubernetes cluster's identifier (UUID). Unset: the reconciler's
+    /// `--vpsie-cluster-id`, else the account's only cluster.
+    #[serde(default, rename = "clusterID", skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    /// The VPSie node group's name. Unset: the NodeGroup's name (plus `-<offering>` when
+    /// offeringIDs has several entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
 }
 
 /// Scale-up behaviour. Absent fields take their defaults (enabled, 60 s window, 80 % thresholds).
@@ -249,6 +329,43 @@ pub struct NodeGroupStatus {
     /// so a client that set it can wait until it shows up here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_reconcile_trigger: Option<String>,
+    /// The backend in force (`vm` or `managedKubernetes`): the spec's, else the reconciler's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
+    /// For backend `managedKubernetes`: the cluster and node groups the reconciler found or
+    /// created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_kubernetes: Option<ManagedKubernetesStatus>,
+}
+
+/// The managed-Kubernetes cluster and node groups a NodeGroup provisions through.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedKubernetesStatus {
+    /// The cluster's identifier.
+    #[serde(default, rename = "clusterID")]
+    pub cluster_id: String,
+    /// The cluster's name.
+    #[serde(default)]
+    pub cluster_name: String,
+    /// One VPSie node group per offering.
+    #[serde(default)]
+    pub groups: Vec<ManagedKubernetesGroup>,
+}
+
+/// A VPSie node group of a managed cluster, and the offering its nodes are.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedKubernetesGroup {
+    /// The offering (one of offeringIDs).
+    #[serde(default, rename = "offeringID")]
+    pub offering_id: String,
+    /// The VPSie node group's numeric id.
+    #[serde(default, rename = "groupID")]
+    pub group_id: i64,
+    /// Its name.
+    #[serde(default)]
+    pub group_name: String,
 }
 
 /// One node of a group, as reported in `status.nodes`.
@@ -490,7 +607,46 @@ impl NodeGroupSpec {
             .validate_into("spec.scaleDownPolicy", &mut c);
         validate_labels(&self.labels, "spec.labels", &mut c);
         validate_taints(&self.taints, "spec.taints", &mut c);
+        self.validate_backend(&mut c);
         c.finish()
+    }
+
+    /// The backend the group's nodes use: `spec.backend`, else `managedKubernetes` when
+    /// `spec.managedKubernetes` is set, else `default` (the reconciler's `--backend`).
+    pub fn backend_or(&self, default: Backend) -> Backend {
+        match (self.backend, &self.managed_kubernetes) {
+            (Some(b), _) => b,
+            (None, Some(_)) => Backend::ManagedKubernetes,
+            (None, None) => default,
+        }
+    }
+
+    fn validate_backend(&self, c: &mut Collector) {
+        if self.backend == Some(Backend::Vm) && self.managed_kubernetes.is_some() {
+            c.push(
+                "spec.managedKubernetes",
+                "{...}",
+                "is set but spec.backend is vm; fix: remove managedKubernetes, or set backend to managedKubernetes",
+            );
+        }
+        if let Some(m) = &self.managed_kubernetes {
+            if m.cluster_id.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                c.push(
+                    "spec.managedKubernetes.clusterID",
+                    "\"\"",
+                    "must not be empty when set; fix: give the cluster's identifier (GET /k8s/cluster/all lists them) or remove the field to discover it",
+                );
+            }
+            if let Some(g) = &m.group_name {
+                if g.trim().is_empty() || g.len() > 63 {
+                    c.push(
+                        "spec.managedKubernetes.groupName",
+                        show(g),
+                        "must be 1 to 63 characters when set; fix: give the VPSie node group's name or remove the field to use the NodeGroup's name",
+                    );
+                }
+            }
+        }
     }
 
     fn validate_offerings(&self, c: &mut Collector) {
@@ -608,3 +764,75 @@ impl ScaleDownPolicy {
 }
 
 super::condition::impl_condition!(NodeGroupCondition);
+
+#[cfg(test)]
+mod backend_tests {
+    use super::*;
+
+    fn spec() -> NodeGroupSpec {
+        NodeGroupSpec {
+            min_nodes: 0,
+            max_nodes: 3,
+            datacenter_id: "dc-us-east-1".into(),
+            offering_ids: vec!["small-2cpu-4gb".into()],
+            os_image_id: "ubuntu-22.04-lts".into(),
+            ..NodeGroupSpec::default()
+        }
+    }
+
+    #[test]
+    fn the_backend_is_the_specs_else_implied_by_managed_kubernetes_else_the_flags() {
+        let mut s = spec();
+        assert_eq!(s.backend_or(Backend::Vm), Backend::Vm);
+        assert_eq!(
+            s.backend_or(Backend::ManagedKubernetes),
+            Backend::ManagedKubernetes
+        );
+        s.managed_kubernetes = Some(ManagedKubernetesSpec::default());
+        assert_eq!(s.backend_or(Backend::Vm), Backend::ManagedKubernetes);
+        s.managed_kubernetes = None;
+        s.backend = Some(Backend::Vm);
+        assert_eq!(s.backend_or(Backend::ManagedKubernetes), Backend::Vm);
+        for (text, want) in [
+            ("vm", Backend::Vm),
+            ("managed-kubernetes", Backend::ManagedKubernetes),
+            ("managedKubernetes", Backend::ManagedKubernetes),
+        ] {
+            assert_eq!(text.parse::<Backend>(), Ok(want));
+        }
+        let e = "cloud".parse::<Backend>().unwrap_err();
+        assert!(
+            e.contains("\"cloud\"") && e.contains("managed-kubernetes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn contradicting_or_empty_backend_fields_are_refused_naming_them() {
+        let mut s = spec();
+        s.backend = Some(Backend::Vm);
+        s.managed_kubernetes = Some(ManagedKubernetesSpec {
+            cluster_id: Some(" ".into()),
+            group_name: Some(String::new()),
+        });
+        let e = s.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("spec.managedKubernetes") && e.contains("backend is vm"),
+            "{e}"
+        );
+        assert!(e.contains("spec.managedKubernetes.clusterID"), "{e}");
+        assert!(e.contains("spec.managedKubernetes.groupName"), "{e}");
+        s.backend = Some(Backend::ManagedKubernetes);
+        s.managed_kubernetes = Some(ManagedKubernetesSpec {
+            cluster_id: Some("00000000-0000-4000-8000-000000000001".into()),
+            group_name: Some("workers".into()),
+        });
+        assert!(s.validate().is_ok());
+        let yaml = serde_json::to_value(&s).unwrap();
+        assert_eq!(yaml["backend"], "managedKubernetes");
+        assert_eq!(
+            yaml["managedKubernetes"]["clusterID"],
+            "00000000-0000-4000-8000-000000000001"
+        );
+    }
+}

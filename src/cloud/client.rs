@@ -113,14 +113,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// What one request sends.
-struct RequestSpec {
-    method: Method,
-    path: String,
-    body: Option<Body>,
-    auth: bool,
+pub(super) struct RequestSpec {
+    pub(super) method: Method,
+    pub(super) path: String,
+    pub(super) body: Option<Body>,
+    pub(super) auth: bool,
 }
 
-enum Body {
+pub(super) enum Body {
     Json(Vec<u8>),
     Login,
 }
@@ -150,7 +150,7 @@ impl Drop for WaitGuard<'_> {
 }
 
 /// Percent-encodes one path segment.
-fn path_segment(s: &str) -> String {
+pub(super) fn path_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -583,7 +583,7 @@ impl VpsieClient {
     // ----- the machinery ----------------------------------------------------------------
 
     /// One logical call: attempts with retries (policy), and one fresh login after a 401.
-    async fn call<T>(
+    pub(super) async fn call<T>(
         &self,
         op: Operation,
         target: Option<&str>,

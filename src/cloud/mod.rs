@@ -29,6 +29,7 @@ pub mod client;
 pub mod credentials;
 pub mod decode;
 pub mod error;
+pub mod k8s;
 mod lenient;
 pub mod metrics;
 pub mod op;
@@ -44,6 +45,7 @@ pub use credentials::{
     DEFAULT_SECRET_REF,
 };
 pub use error::{CloudError, ErrorClass};
+pub use k8s::{AddedNode, K8sCluster, K8sNode, K8sNodeGroup, K8sOffer};
 pub use metrics::CloudMetrics;
 pub use op::Operation;
 pub use ratelimit::{RateLimitConfig, RateLimitSnapshot};

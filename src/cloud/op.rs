@@ -26,11 +26,23 @@ pub enum Operation {
     CreateVM,
     /// `DELETE /vm/{id}`.
     DeleteVM,
+    /// `GET /k8s/cluster/all`: the managed-Kubernetes clusters.
+    ListK8sClusters,
+    /// `GET /k8s/node/groups/byClusterId/{cluster}`: a cluster's node groups and their nodes.
+    ListK8sNodeGroups,
+    /// `POST /k8s/offers`: the node sizes a datacenter offers for managed Kubernetes.
+    ListK8sOffers,
+    /// `POST /k8s/cluster/add/group`: a new node group.
+    CreateK8sNodeGroup,
+    /// `POST /k8s/cluster/byId/{cluster}/add/slave/group/{group}`: one more node in a group.
+    AddK8sNode,
+    /// `DELETE /k8s/cluster/byId/{cluster}/delete/slave`: a node out of its cluster.
+    DeleteK8sNode,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 10] = [
+    pub const ALL: [Operation; 16] = [
         Operation::Login,
         Operation::Health,
         Operation::ListOfferings,
@@ -41,6 +53,12 @@ impl Operation {
         Operation::GetVM,
         Operation::CreateVM,
         Operation::DeleteVM,
+        Operation::ListK8sClusters,
+        Operation::ListK8sNodeGroups,
+        Operation::ListK8sOffers,
+        Operation::CreateK8sNodeGroup,
+        Operation::AddK8sNode,
+        Operation::DeleteK8sNode,
     ];
 
     /// The name used as the `method` metric label and in messages, e.g. `CreateVM`.
@@ -56,14 +74,24 @@ impl Operation {
             Operation::GetVM => "GetVM",
             Operation::CreateVM => "CreateVM",
             Operation::DeleteVM => "DeleteVM",
+            Operation::ListK8sClusters => "ListK8sClusters",
+            Operation::ListK8sNodeGroups => "ListK8sNodeGroups",
+            Operation::ListK8sOffers => "ListK8sOffers",
+            Operation::CreateK8sNodeGroup => "CreateK8sNodeGroup",
+            Operation::AddK8sNode => "AddK8sNode",
+            Operation::DeleteK8sNode => "DeleteK8sNode",
         }
     }
 
     /// Whether repeating the call cannot do anything twice (reads, deletes and the login), so
-    /// it may be retried after a network error or a 5xx. `CreateVM` is not: a retry after an
-    /// ambiguous failure could create a second VM.
+    /// it may be retried after a network error or a 5xx. `CreateVM`, `AddK8sNode` and
+    /// `CreateK8sNodeGroup` are not: a retry after an ambiguous failure could create a second
+    /// VM, node or group.
     pub fn is_idempotent(self) -> bool {
-        !matches!(self, Operation::CreateVM)
+        !matches!(
+            self,
+            Operation::CreateVM | Operation::AddK8sNode | Operation::CreateK8sNodeGroup
+        )
     }
 }
 

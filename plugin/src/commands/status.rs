@@ -155,6 +155,13 @@ pub struct GroupView {
     pub last_decision: Option<Decision>,
     /// The last scale-down round, summed up.
     pub scale_down: Option<ScaleDownView>,
+    /// How its nodes are provisioned (`status.backend`: `vm`, `managedKubernetes`), once the
+    /// controller has said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// For `managedKubernetes`: the cluster and node groups, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_kubernetes: Option<String>,
 }
 
 /// A condition.
@@ -360,6 +367,20 @@ pub fn compute(
                 v
             });
             GroupView {
+                backend: status.backend.map(|b| b.to_string()),
+                managed_kubernetes: status.managed_kubernetes.as_ref().map(|m| {
+                    let groups: Vec<String> = m
+                        .groups
+                        .iter()
+                        .map(|g| format!("{} #{} ({})", g.group_name, g.group_id, g.offering_id))
+                        .collect();
+                    format!(
+                        "cluster {} ({}), node group {}",
+                        m.cluster_name,
+                        m.cluster_id,
+                        groups.join(", ")
+                    )
+                }),
                 min_nodes: ng.spec.min_nodes,
                 max_nodes: ng.spec.max_nodes,
                 effective_min,
@@ -656,6 +677,15 @@ pub fn render_table(v: &StatusView, wide: bool) -> String {
         }
         if let Some(p) = &g.problem {
             let _ = writeln!(out, "  problem: {p}");
+        }
+        if g.backend.as_deref() == Some("managedKubernetes") {
+            let _ = writeln!(
+                out,
+                "  backend: managedKubernetes: {}",
+                g.managed_kubernetes
+                    .as_deref()
+                    .unwrap_or("cluster and node group not found yet")
+            );
         }
         match &g.last_decision {
             Some(d) => {

@@ -72,6 +72,15 @@ pub enum FaultAction {
     /// Perform the request (e.g. create the VM), then break the answer: the status line and
     /// headers go out, the body stream fails half way.
     LoseResponse,
+    /// Perform the request, then hold the answer back this many milliseconds of the sim's
+    /// clock (the client times out, or is killed, with the change already made).
+    HoldResponse {
+        /// Delay in milliseconds.
+        ms: u64,
+    },
+    /// Perform the request; a successful answer's `data` becomes just `true` (as VPSie's
+    /// managed-Kubernetes add sometimes answers), so the client is not told what was made.
+    AnswerTrue,
     /// Expire every issued access token before handling the request.
     ExpireTokens,
 }
@@ -84,6 +93,8 @@ impl FaultAction {
             FaultAction::Status { .. }
                 | FaultAction::RateLimited { .. }
                 | FaultAction::LoseResponse
+                | FaultAction::HoldResponse { .. }
+                | FaultAction::AnswerTrue
         )
     }
 
@@ -94,6 +105,8 @@ impl FaultAction {
             FaultAction::RateLimited { .. } => "rate_limited".into(),
             FaultAction::Latency { ms } => format!("latency_{ms}ms"),
             FaultAction::LoseResponse => "lose_response".into(),
+            FaultAction::HoldResponse { ms } => format!("hold_response_{ms}ms"),
+            FaultAction::AnswerTrue => "answer_true".into(),
             FaultAction::ExpireTokens => "expire_tokens".into(),
         }
     }

@@ -244,6 +244,7 @@ fn node_wire(v: &VmRecord, now: DateTime<Utc>) -> Value {
         "status": v.status_at(now).as_str(),
         "default_ip": v.default_ip.to_string(),
         "group_id": v.k8s_node_group.as_ref().map(|(_, g)| *g),
+        "created_on": super::wire::timestamp(v.created_on),
     })
 }
 

@@ -102,8 +102,15 @@ pub(crate) async fn api_layer(
         principal = Some(p.clone());
     }
     let vm_id = response.extensions().get::<CreatedVm>().map(|c| c.0);
-    if matches!(outcome.terminal, Some(FaultAction::LoseResponse)) {
-        response = lose(response).await;
+    match &outcome.terminal {
+        Some(FaultAction::LoseResponse) => response = lose(response).await,
+        Some(FaultAction::HoldResponse { ms }) => {
+            clock::sleep(&*shared.clock, Duration::from_millis(*ms)).await;
+        }
+        Some(FaultAction::AnswerTrue) if response.status().is_success() => {
+            response = answer_true(response);
+        }
+        _ => {}
     }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", v);
@@ -123,6 +130,14 @@ pub(crate) async fn api_layer(
     shared.lock().log.push(record);
     shared.observe();
     response
+}
+
+/// The same status and headers, with the body `{"error": false, ..., "data": true}`.
+fn answer_true(response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = serde_json::json!({"error": false, "code": parts.status.as_u16(), "message": "OK", "data": true});
+    Response::from_parts(parts, Body::from(body.to_string()))
 }
 
 /// Keeps the status and headers but breaks the body half way, like a connection cut after
