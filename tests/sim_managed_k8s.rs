@@ -13,6 +13,10 @@ use e2e_support::{binary, items, until, Sim};
 use serde_json::Value;
 
 fn serve(sim: &Sim, extra: &[&str]) -> Child {
+    serve_on(sim, "127.0.0.1:0", extra)
+}
+
+fn serve_on(sim: &Sim, metrics: &str, extra: &[&str]) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -23,7 +27,7 @@ fn serve(sim: &Sim, extra: &[&str]) -> Child {
         .arg(&sim.reconciler_kubeconfig)
         .args([
             "--metrics-addr",
-            "127.0.0.1:0",
+            metrics,
             "--cluster-name",
             "sim",
             "--leader-elect",
@@ -229,7 +233,12 @@ fn nodes_are_added_to_and_removed_from_the_managed_cluster_through_lost_answers(
         &sim,
         &group_yaml("managed-web", 3, "  backend: managedKubernetes\n"),
     );
-    let _serve = stop(&sim, &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let metrics = format!("127.0.0.1:{port}");
+    let _serve = Stop(serve_on(&sim, &metrics, &[]), sim.path("serve.log"));
 
     until("3 managed records Ready", Duration::from_secs(120), || {
         (ready(&sim, "managed-web") == 3).then_some(())
@@ -270,6 +279,58 @@ fn nodes_are_added_to_and_removed_from_the_managed_cluster_through_lost_answers(
         "autoscaler.vpsie.com/nodegroup=managed-web,tier=managed",
     ]));
     assert_eq!(nodes.len(), 3, "the managed nodes, labelled: {nodes:?}");
+
+    // the calls are the client's, with its metrics; the records' events are the VM path's
+    let scrape = Command::new("curl")
+        .args(["-sf", &format!("http://{metrics}/metrics")])
+        .output()
+        .expect("curl");
+    let text = e2e_support::text(&scrape.stdout);
+    for want in [
+        // the `data: true` one answered 200, the cut one has no answer: "error"
+        r#"vpsie_api_requests_total{method="AddK8sNode",status="200"} 2"#,
+        r#"vpsie_api_requests_total{method="AddK8sNode",status="error"} 1"#,
+        r#"vpsie_api_requests_total{method="CreateK8sNodeGroup",status="200"} 1"#,
+    ] {
+        assert!(text.contains(want), "{want} not in the metrics:\n{text}");
+    }
+    let events = sim.kubectl_ok(&[
+        "get",
+        "events",
+        "-n",
+        "kube-system",
+        "-o",
+        "jsonpath={range .items[*]}{.reason} {.involvedObject.name}{\"\\n\"}{end}",
+    ]);
+    let created = events
+        .lines()
+        .filter(|l| l.starts_with("VPSCreated managed-web-"))
+        .count();
+    assert_eq!(
+        created, 3,
+        "a VPSCreated event per managed record:\n{events}"
+    );
+
+    // a cluster that does not exist: InvalidConfiguration naming the field, nothing added
+    apply(
+        &sim,
+        &group_yaml(
+            "managed-bad",
+            1,
+            "  managedKubernetes:\n    clusterID: no-such-cluster\n",
+        ),
+    );
+    let message = until("managed-bad refused", Duration::from_secs(60), || {
+        sim.invalid_configuration("managed-bad")
+    });
+    assert!(
+        message.contains("spec.managedKubernetes.clusterID \"no-such-cluster\"")
+            && message.contains("sim-cluster"),
+        "{message}"
+    );
+    assert!(records(&sim, "managed-bad").is_empty());
+    assert_eq!(count(&sim, "AddK8sNode"), 3);
+    sim.kubectl_ok(&["delete", "ng", "managed-bad", "-n", "kube-system"]);
 
     // scale-down: nothing runs on them, minNodes 0 -> all go, through the cluster's delete
     apply(
