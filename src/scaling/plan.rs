@@ -265,6 +265,16 @@ struct Candidate {
     shares: [f64; 3],
     /// Pods of the class not placed yet.
     available: u64,
+    /// Pods of the class this fill took.
+    taken: u64,
+}
+
+impl Candidate {
+    /// Whether the fill may still take a pod of it (a class that no longer fits never fits
+    /// again: the room only shrinks).
+    fn open(&self, room: &Resources) -> bool {
+        self.available > 0 && fits_one(room, &self.each)
+    }
 }
 
 /// Fills one node with free room `room` from the compatible classes, a pod at a time: each
@@ -281,13 +291,12 @@ struct Candidate {
 /// taken one at a time. A property test compares it with the one-at-a-time fill.
 fn fill(classes: &[Class<'_>], compatible: &[usize], mut room: Resources) -> Vec<(usize, u64)> {
     let start = room;
-    let mut candidates: Vec<Candidate> = compatible
-        .iter()
-        .enumerate()
-        .filter_map(|(pos, &c)| {
-            let class = &classes[c];
-            let each = class.req.requests;
-            (class.remaining() > 0 && fits_one(&room, &each)).then(|| Candidate {
+    let mut candidates: Vec<Candidate> = Vec::with_capacity(compatible.len());
+    for (pos, &c) in compatible.iter().enumerate() {
+        let class = &classes[c];
+        let each = class.req.requests;
+        if class.remaining() > 0 && fits_one(&room, &each) {
+            candidates.push(Candidate {
                 pos,
                 each,
                 shares: [
@@ -296,16 +305,14 @@ fn fill(classes: &[Class<'_>], compatible: &[usize], mut room: Resources) -> Vec
                     share(each.pods.max(1), start.pods),
                 ],
                 available: class.remaining(),
-            })
-        })
-        .collect();
+                taken: 0,
+            });
+        }
+    }
     let score = |shares: &[f64; 3], left: &[f64; 3]| {
         shares[0] * left[0] + shares[1] * left[1] + shares[2] * left[2]
     };
-    let mut taken = vec![0u64; compatible.len()];
     loop {
-        // a class that no longer fits never fits again: the room only shrinks
-        candidates.retain(|c| c.available > 0 && fits_one(&room, &c.each));
         let left = [
             share(room.cpu_millis, start.cpu_millis),
             share(room.memory_bytes, start.memory_bytes),
@@ -313,6 +320,9 @@ fn fill(classes: &[Class<'_>], compatible: &[usize], mut room: Resources) -> Vec
         ];
         let mut best: Option<(usize, f64)> = None;
         for (i, c) in candidates.iter().enumerate() {
+            if !c.open(&room) {
+                continue;
+            }
             let s = score(&c.shares, &left);
             if best.is_none_or(|(_, b)| s > b + 1e-12) {
                 best = Some((i, s));
@@ -328,13 +338,12 @@ fn fill(classes: &[Class<'_>], compatible: &[usize], mut room: Resources) -> Vec
             per.pods * run as i64,
         ));
         winner.available -= run;
-        taken[winner.pos] += run;
+        winner.taken += run;
     }
-    compatible
+    candidates
         .iter()
-        .zip(taken)
-        .filter(|&(_, k)| k > 0)
-        .map(|(&c, k)| (c, k))
+        .filter(|c| c.taken > 0)
+        .map(|c| (compatible[c.pos], c.taken))
         .collect()
 }
 
@@ -388,7 +397,7 @@ fn run_length(
     };
     let mut run = w.available.min(steps_fitting(&w.each));
     for (j, c) in candidates.iter().enumerate() {
-        if j == k || run <= 1 {
+        if j == k || run <= 1 || !c.open(room) {
             continue;
         }
         // an equal score never displaces the earlier class, which `k` is (it was chosen)
@@ -409,7 +418,8 @@ fn run_length(
             u64::MAX
         } else {
             // floor(q) - 1 < q even after the rounding of q (relative 1e-16, q at most 1e15)
-            ((floor / d).min(1e15).floor() as u64).saturating_sub(1)
+            // (the cast truncates: q > 0)
+            ((floor / d).min(1e15) as u64).saturating_sub(1)
         };
         if safe_steps == u64::MAX {
             continue;
