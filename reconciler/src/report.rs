@@ -662,7 +662,10 @@ impl StatusBoard {
     /// The NodeGroups and their version, unless `version` (from an earlier call) is still
     /// theirs: a reader that keeps its copy clones them only after a change. (The reporter
     /// rebuilds the report every second; 50 groups listing 1,000 nodes are most of its cost.)
-    pub fn groups_since(&self, version: Option<u64>) -> Option<(u64, BTreeMap<String, GroupReport>)> {
+    pub fn groups_since(
+        &self,
+        version: Option<u64>,
+    ) -> Option<(u64, BTreeMap<String, GroupReport>)> {
         let b = self.lock();
         (version != Some(b.version)).then(|| (b.version, b.groups.clone()))
     }
@@ -1490,16 +1493,16 @@ mod tests {
         let sources = ReportSources::new("me", t0);
         let prev = sources.build(t0, &mut w);
         let t1 = t0 + chrono::Duration::seconds(1);
-        let changes: Vec<Box<dyn Fn(&mut StatusReport)>> = vec![
-            Box::new(|r| r.schema_version += 1),
-            Box::new(|r| r.controller.is_leader = !r.controller.is_leader),
-            Box::new(|r| r.api_errors.total += 1),
-            Box::new(|r| r.credentials.message = Some("changed".into())),
-            Box::new(|r| r.breaker_reset.acknowledged = Some("1".into())),
-            Box::new(|r| {
+        let changes: [fn(&mut StatusReport); 7] = [
+            |r| r.schema_version += 1,
+            |r| r.controller.is_leader = !r.controller.is_leader,
+            |r| r.api_errors.total += 1,
+            |r| r.credentials.message = Some("changed".into()),
+            |r| r.breaker_reset.acknowledged = Some("1".into()),
+            |r| {
                 r.node_groups.insert("g".into(), GroupReport::default());
-            }),
-            Box::new(|r| {
+            },
+            |r| {
                 r.rate_limit = Some(RateLimitReport {
                     tokens: 1.0,
                     capacity: 10,
@@ -1508,7 +1511,7 @@ mod tests {
                     waits_total: 0,
                     rate_limited_total: 0,
                 })
-            }),
+            },
         ];
         for change in changes {
             let mut next = prev.clone();
@@ -1538,12 +1541,19 @@ mod tests {
                 details: Vec::new(),
             },
         );
-        let (v2, _) = board.groups_since(Some(v1)).expect("a decision is a change");
+        let (v2, _) = board
+            .groups_since(Some(v1))
+            .expect("a decision is a change");
         let round = ScaleDownReport::default();
         board.record_scale_down("g", round.clone());
-        let (v3, _) = board.groups_since(Some(v2)).expect("a first round is a change");
+        let (v3, _) = board
+            .groups_since(Some(v2))
+            .expect("a first round is a change");
         board.record_scale_down("g", round);
-        assert!(board.groups_since(Some(v3)).is_none(), "the same round again");
+        assert!(
+            board.groups_since(Some(v3)).is_none(),
+            "the same round again"
+        );
         board.remove_group("g");
         let (_, g) = board.groups_since(Some(v3)).expect("a removal is a change");
         assert!(g.is_empty());
