@@ -140,14 +140,14 @@ fn scale_down_world(scale: usize) -> (Vec<NodeState>, Vec<GroupPolicy>) {
             let pods = (0..30)
                 .map(|j| PodOnNode {
                     key: format!("default/n{i}-p{j}"),
-                    requirements: PodRequirements {
+                    requirements: std::sync::Arc::new(PodRequirements {
                         requests: Resources::new(
                             if light { 20 } else { 120 },
                             if light { 32 * MI } else { 200 * MI },
                             1,
                         ),
                         ..PodRequirements::default()
-                    },
+                    }),
                     kind: if j == 0 {
                         PodKind::DaemonSet
                     } else {

@@ -231,10 +231,10 @@ mod tests {
             group: "web".into(),
             pods: vec![PodOnNode {
                 key: format!("default/{name}-pod"),
-                requirements: PodRequirements {
+                requirements: std::sync::Arc::new(PodRequirements {
                     requests: Resources::new(cpu, 1 << 28, 1),
                     ..PodRequirements::default()
-                },
+                }),
                 kind: PodKind::Controlled,
                 safe_to_evict: None,
                 pdbs: Vec::new(),

@@ -570,6 +570,8 @@ impl ApiErrorWindow {
 #[derive(Debug, Default)]
 struct BoardInner {
     groups: BTreeMap<String, GroupReport>,
+    /// Counts the changes of `groups`, so a reader can tell it has the latest copy.
+    version: u64,
     reset: BreakerResetReport,
 }
 
@@ -602,6 +604,7 @@ impl StatusBoard {
             group.scale_down = b.groups.get(name).and_then(|g| g.scale_down.clone());
         }
         b.groups.insert(name.to_string(), group);
+        b.version += 1;
         drop(b);
         self.changed.notify_one();
     }
@@ -615,11 +618,10 @@ impl StatusBoard {
 
     /// Records a NodeGroup's decision.
     pub fn record_decision(&self, name: &str, decision: Decision) {
-        self.lock()
-            .groups
-            .entry(name.to_string())
-            .or_default()
-            .last_decision = Some(decision);
+        let mut b = self.lock();
+        b.groups.entry(name.to_string()).or_default().last_decision = Some(decision);
+        b.version += 1;
+        drop(b);
         self.changed.notify_one();
     }
 
@@ -638,19 +640,34 @@ impl StatusBoard {
             return;
         }
         entry.scale_down = Some(round);
+        b.version += 1;
         drop(b);
         self.changed.notify_one();
     }
 
     /// Forgets a deleted NodeGroup.
     pub fn remove_group(&self, name: &str) {
-        self.lock().groups.remove(name);
+        let mut b = self.lock();
+        b.groups.remove(name);
+        b.version += 1;
+        drop(b);
         self.changed.notify_one();
     }
 
     /// The NodeGroups.
     pub fn groups(&self) -> BTreeMap<String, GroupReport> {
         self.lock().groups.clone()
+    }
+
+    /// The NodeGroups and their version, unless `version` (from an earlier call) is still
+    /// theirs: a reader that keeps its copy clones them only after a change. (The reporter
+    /// rebuilds the report every second; 50 groups listing 1,000 nodes are most of its cost.)
+    pub fn groups_since(
+        &self,
+        version: Option<u64>,
+    ) -> Option<(u64, BTreeMap<String, GroupReport>)> {
+        let b = self.lock();
+        (version != Some(b.version)).then(|| (b.version, b.groups.clone()))
     }
 
     /// The reset handshake.
@@ -821,6 +838,16 @@ impl ReportSources {
 
     /// Builds the report at `now`, feeding `window` the current error counters.
     pub fn build(&self, now: DateTime<Utc>, window: &mut ApiErrorWindow) -> StatusReport {
+        self.build_with_groups(now, window, self.board.groups())
+    }
+
+    /// [`Self::build`] with the board's NodeGroups already read.
+    pub fn build_with_groups(
+        &self,
+        now: DateTime<Utc>,
+        window: &mut ApiErrorWindow,
+        node_groups: BTreeMap<String, GroupReport>,
+    ) -> StatusReport {
         let counters = self
             .registry
             .as_ref()
@@ -892,7 +919,7 @@ impl ReportSources {
             rate_limit,
             credentials,
             breaker_reset: self.board.breaker_reset(),
-            node_groups: self.board.groups(),
+            node_groups,
         }
     }
 }
@@ -909,13 +936,47 @@ pub fn should_publish(
         return true;
     };
     // generatedAt always moves and the bucket refills continuously: neither alone is news
-    // (they are refreshed by the periodic write).
-    let mut a = prev.clone();
-    a.generated_at = report.generated_at;
-    if let (Some(ra), Some(rb)) = (a.rate_limit.as_mut(), report.rate_limit.as_ref()) {
-        ra.tokens = rb.tokens;
-    }
-    a != *report || now - at >= chrono::Duration::from_std(every).unwrap_or_default()
+    // (they are refreshed by the periodic write). Compared field by field, without a copy:
+    // this runs every second.
+    let StatusReport {
+        schema_version,
+        generated_at: _,
+        controller,
+        breaker,
+        api_errors,
+        rate_limit,
+        credentials,
+        breaker_reset,
+        node_groups,
+    } = report;
+    let same_limit = match (&prev.rate_limit, rate_limit) {
+        (Some(a), Some(b)) => {
+            let RateLimitReport {
+                tokens: _,
+                capacity,
+                waiting,
+                blocked_until,
+                waits_total,
+                rate_limited_total,
+            } = b;
+            a.capacity == *capacity
+                && a.waiting == *waiting
+                && a.blocked_until == *blocked_until
+                && a.waits_total == *waits_total
+                && a.rate_limited_total == *rate_limited_total
+        }
+        (None, None) => true,
+        _ => false,
+    };
+    let same = prev.schema_version == *schema_version
+        && prev.controller == *controller
+        && prev.breaker == *breaker
+        && prev.api_errors == *api_errors
+        && same_limit
+        && prev.credentials == *credentials
+        && prev.breaker_reset == *breaker_reset
+        && prev.node_groups == *node_groups;
+    !same || now - at >= chrono::Duration::from_std(every).unwrap_or_default()
 }
 
 /// The ConfigMap holding `report` as an apply configuration. Pretty JSON, so
@@ -1218,13 +1279,23 @@ impl StatusReporter {
             let mut window = ApiErrorWindow::new(config.error_window, sources.started_at);
             let mut leader = sources.leader.clone();
             let mut creds = sources.credentials.clone();
+            // the board's NodeGroups as last read, kept from tick to tick
+            let mut groups: (Option<u64>, BTreeMap<String, GroupReport>) = (None, BTreeMap::new());
             loop {
-                let report = sources.build(config.clock.now(), &mut window);
+                if let Some((version, fresh)) = sources.board.groups_since(groups.0) {
+                    groups = (Some(version), fresh);
+                }
+                let report = sources.build_with_groups(
+                    config.clock.now(),
+                    &mut window,
+                    std::mem::take(&mut groups.1),
+                );
                 if sources.is_leader() {
                     if let Err(e) = publisher.publish(&report).await {
                         tracing::warn!(error = %e, "could not publish the status report");
                     }
                 }
+                groups.1 = report.node_groups;
                 tokio::select! {
                     _ = pause(&*config.clock, config.tick) => {}
                     _ = sources.board.changed() => {}
@@ -1412,6 +1483,80 @@ mod tests {
         }
         assert!(should_publish(Some((&prev, t0)), &next, t1, every));
         assert!(should_publish(Some((&first, t0)), &next, t1, every));
+    }
+
+    #[test]
+    fn any_other_change_causes_a_write() {
+        let t0 = Utc::now();
+        let every = Duration::from_secs(10);
+        let mut w = ApiErrorWindow::new(DEFAULT_ERROR_WINDOW, t0);
+        let sources = ReportSources::new("me", t0);
+        let prev = sources.build(t0, &mut w);
+        let t1 = t0 + chrono::Duration::seconds(1);
+        let changes: [fn(&mut StatusReport); 7] = [
+            |r| r.schema_version += 1,
+            |r| r.controller.is_leader = !r.controller.is_leader,
+            |r| r.api_errors.total += 1,
+            |r| r.credentials.message = Some("changed".into()),
+            |r| r.breaker_reset.acknowledged = Some("1".into()),
+            |r| {
+                r.node_groups.insert("g".into(), GroupReport::default());
+            },
+            |r| {
+                r.rate_limit = Some(RateLimitReport {
+                    tokens: 1.0,
+                    capacity: 10,
+                    waiting: 1,
+                    blocked_until: None,
+                    waits_total: 0,
+                    rate_limited_total: 0,
+                })
+            },
+        ];
+        for change in changes {
+            let mut next = prev.clone();
+            change(&mut next);
+            assert_ne!(next, prev);
+            assert!(should_publish(Some((&prev, t0)), &next, t1, every));
+        }
+    }
+
+    #[test]
+    fn the_board_hands_out_its_groups_again_only_after_a_change() {
+        let board = StatusBoard::new();
+        let (v0, g0) = board.groups_since(None).expect("a first copy");
+        assert!(g0.is_empty());
+        assert!(board.groups_since(Some(v0)).is_none());
+        board.set_group("g", GroupReport::default());
+        let (v1, g1) = board.groups_since(Some(v0)).expect("changed");
+        assert!(g1.contains_key("g"));
+        assert!(board.groups_since(Some(v1)).is_none());
+        board.record_decision(
+            "g",
+            Decision {
+                at: Utc::now(),
+                action: DecisionAction::ScaleUp,
+                reason: "r".into(),
+                message: "m".into(),
+                details: Vec::new(),
+            },
+        );
+        let (v2, _) = board
+            .groups_since(Some(v1))
+            .expect("a decision is a change");
+        let round = ScaleDownReport::default();
+        board.record_scale_down("g", round.clone());
+        let (v3, _) = board
+            .groups_since(Some(v2))
+            .expect("a first round is a change");
+        board.record_scale_down("g", round);
+        assert!(
+            board.groups_since(Some(v3)).is_none(),
+            "the same round again"
+        );
+        board.remove_group("g");
+        let (_, g) = board.groups_since(Some(v3)).expect("a removal is a change");
+        assert!(g.is_empty());
     }
 
     #[test]

@@ -260,7 +260,7 @@ pub fn collect(
         let mut unreadable = None;
         for p in pods {
             let requirements = match &p.requirements {
-                Ok(r) => (**r).clone(),
+                Ok(r) => r.clone(),
                 Err(_) => {
                     unreadable = Some(p.key());
                     break;

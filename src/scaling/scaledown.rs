@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -35,8 +36,9 @@ pub enum PodKind {
 pub struct PodOnNode {
     /// `namespace/name`.
     pub key: String,
-    /// Scheduling requirements.
-    pub requirements: PodRequirements,
+    /// Scheduling requirements (shared: replicas have the same, and the reconciler's pod cache
+    /// holds them already).
+    pub requirements: Arc<PodRequirements>,
     /// DaemonSet, mirror, controlled or bare.
     pub kind: PodKind,
     /// The `cluster-autoscaler.kubernetes.io/safe-to-evict` annotation, when it parses.
@@ -777,10 +779,10 @@ mod tests {
     fn pod(key: &str, cpu: i64, kind: PodKind) -> PodOnNode {
         PodOnNode {
             key: key.into(),
-            requirements: PodRequirements {
+            requirements: Arc::new(PodRequirements {
                 requests: Resources::new(cpu, 256 * MI, 1),
                 ..PodRequirements::default()
-            },
+            }),
             kind,
             safe_to_evict: None,
             pdbs: Vec::new(),

@@ -100,6 +100,10 @@ pub async fn run(args: &BenchArgs) -> Result<(), PluginError> {
         BenchSize::Ci => Size::ci(),
         BenchSize::Full => Size::full(),
     };
+    let size = match std::env::var(run::BURSTS_ENV) {
+        Ok(list) => size.with_bursts(&list).map_err(PluginError::Config)?,
+        Err(_) => size,
+    };
     let limits = args.limits.unwrap_or(match args.size {
         BenchSize::Ci => BenchLimits::Raised,
         BenchSize::Full => BenchLimits::Both,

@@ -29,6 +29,9 @@ pub const WORKLOAD_NAMESPACE: &str = "bench";
 /// The node label (from the NodeGroup's `labels`) its pods select.
 pub const GROUP_LABEL: &str = "bench.vpsie.com/group";
 
+/// Overrides the bursts of a size (see [`Size::with_bursts`]).
+pub const BURSTS_ENV: &str = "VPSIE_BENCH_BURSTS";
+
 /// How big a run is, and the simulated delays.
 #[derive(Debug, Clone)]
 pub struct Size {
@@ -88,6 +91,24 @@ impl Size {
             status_runs: 7,
             burst_deadline: Duration::from_secs(15 * 60),
         }
+    }
+
+    /// The same size with other bursts (`VPSIE_BENCH_BURSTS=1000,5000,10000`): for profiling
+    /// between `ci` and `full`; the report lists the bursts played. Each must be larger than
+    /// the one before.
+    pub fn with_bursts(mut self, list: &str) -> Result<Size, String> {
+        let bursts: Vec<usize> = list
+            .split(',')
+            .map(|b| b.trim().parse::<usize>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{BURSTS_ENV}={list:?}: not a list of pod counts ({e})"))?;
+        if bursts.is_empty() || bursts[0] == 0 || bursts.windows(2).any(|w| w[1] <= w[0]) {
+            return Err(format!(
+                "{BURSTS_ENV}={list:?}: the pod counts must grow from burst to burst, from at least 1"
+            ));
+        }
+        self.bursts = bursts;
+        Ok(self)
     }
 
     /// Boot + join + Ready + pod start: the least any pod needing a new node waits.
@@ -1092,6 +1113,19 @@ fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_bursts_must_grow() {
+        let s = Size::full().with_bursts("1000, 5000,10000").unwrap();
+        assert_eq!(s.bursts, vec![1_000, 5_000, 10_000]);
+        assert_eq!(s.groups().len(), 50);
+        let deps = deployments(&s);
+        assert_eq!(deps.iter().map(|d| d.4[2]).sum::<usize>(), 10_000);
+        for bad in ["", "1000,x", "5000,1000", "0,10", "10,10"] {
+            let e = Size::ci().with_bursts(bad).unwrap_err();
+            assert!(e.contains(BURSTS_ENV), "{e}");
+        }
+    }
 
     #[test]
     fn the_full_size_is_the_issue_s_workload() {
