@@ -3,6 +3,8 @@
 mod cli;
 mod commands;
 mod error;
+#[cfg(test)]
+mod parse_props;
 
 use clap::Parser;
 
