@@ -9,15 +9,15 @@ use proptest::prelude::*;
 
 use crate::cli::{Cli, GlobalArgs, OutputFormat};
 
-/// Every (subcommand path, `--long` flag) that takes a value, in the whole command tree.
+/// Every (subcommand path, `--long` flag) that takes a value, in the whole command tree,
+/// hidden ones included.
 fn value_flags() -> Vec<(Vec<String>, String)> {
     fn walk(cmd: &clap::Command, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
         for arg in cmd.get_arguments() {
             let takes_value = arg.get_action().takes_values();
+            // hidden flags too: they are parsed like the others
             if let (true, Some(long)) = (takes_value, arg.get_long()) {
-                if !arg.is_hide_set() || long == "inject-leak" {
-                    out.push((path.clone(), format!("--{long}")));
-                }
+                out.push((path.clone(), format!("--{long}")));
             }
         }
         for sub in cmd.get_subcommands() {
