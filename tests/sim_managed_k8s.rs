@@ -6,11 +6,10 @@
 mod e2e_support;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
-use e2e_support::{binary, items, until, Sim};
-use serde_json::Value;
+use e2e_support::{items, until, Sim};
 
 fn serve(sim: &Sim, extra: &[&str]) -> Child {
     serve_on(sim, "127.0.0.1:0", extra)
@@ -22,27 +21,18 @@ fn serve_on(sim: &Sim, metrics: &str, extra: &[&str]) -> Child {
         .append(true)
         .open(sim.path("serve.log"))
         .expect("serve.log");
-    Command::new(binary())
-        .args(["serve", "--kubeconfig"])
-        .arg(&sim.reconciler_kubeconfig)
-        .args([
-            "--metrics-addr",
-            metrics,
-            "--cluster-name",
-            "sim",
-            "--leader-elect",
-            "false",
-            "--poll-interval",
-            "500ms",
-            "--resync",
-            "2s",
-            "--scale-down-interval",
-            "1s",
-        ])
-        .args(extra)
-        .env("HOME", sim.dir.path())
+    let flags = [
+        "--metrics-addr",
+        metrics,
+        "--leader-elect",
+        "false",
+        "--resync",
+        "2s",
+        "--scale-down-interval",
+        "1s",
+    ];
+    sim.serve_command(&[&flags[..], extra].concat())
         .env("POD_NAME", "managed-test")
-        .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .expect("spawn kubectl-vpsie serve")
@@ -165,19 +155,8 @@ fn count(sim: &Sim, op: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn records(sim: &Sim, group: &str) -> Vec<Value> {
-    items(&sim.json(&[
-        "get",
-        "vn",
-        "-n",
-        "kube-system",
-        "-l",
-        &format!("nodegroup={group}"),
-    ]))
-}
-
 fn ready(sim: &Sim, group: &str) -> usize {
-    records(sim, group)
+    sim.vpsienodes(group)
         .iter()
         .filter(|v| v["status"]["phase"] == "Ready")
         .count()
@@ -187,7 +166,7 @@ fn ready(sim: &Sim, group: &str) -> usize {
 /// duplicate, no leak. Returns the ids.
 fn one_to_one(sim: &Sim, group: &str) -> BTreeSet<u64> {
     let vms = managed_vms(sim, group);
-    let recs = records(sim, group);
+    let recs = sim.vpsienodes(group);
     let ids: Vec<u64> = recs
         .iter()
         .map(|r| r["spec"]["vpsieInstanceID"].as_u64().unwrap_or(0))
@@ -328,7 +307,7 @@ fn nodes_are_added_to_and_removed_from_the_managed_cluster_through_lost_answers(
             && message.contains("sim-cluster"),
         "{message}"
     );
-    assert!(records(&sim, "managed-bad").is_empty());
+    assert!(sim.vpsienodes("managed-bad").is_empty());
     assert_eq!(count(&sim, "AddK8sNode"), 3);
     sim.kubectl_ok(&["delete", "ng", "managed-bad", "-n", "kube-system"]);
 
@@ -341,8 +320,9 @@ fn nodes_are_added_to_and_removed_from_the_managed_cluster_through_lost_answers(
         "the managed nodes removed",
         Duration::from_secs(120),
         || {
-            (records(&sim, "managed-web").is_empty() && managed_vms(&sim, "managed-web").is_empty())
-                .then_some(())
+            (sim.vpsienodes("managed-web").is_empty()
+                && managed_vms(&sim, "managed-web").is_empty())
+            .then_some(())
         },
     );
     assert_eq!(
@@ -392,7 +372,7 @@ fn a_reconciler_killed_during_an_add_finds_the_node_after_the_restart() {
         "an add sent, its node made, its answer not back",
         Duration::from_secs(60),
         || {
-            let recs = records(&sim, "managed-db");
+            let recs = sim.vpsienodes("managed-db");
             let w = recs.iter().find(|r| {
                 r["spec"]["vpsieInstanceID"].as_i64().unwrap_or(0) == 0
                     && r["metadata"]["annotations"]["autoscaler.vpsie.com/k8s-add-requested-at"]
@@ -438,7 +418,7 @@ fn a_reconciler_killed_during_an_add_finds_the_node_after_the_restart() {
         "the managed cluster empty",
         Duration::from_secs(120),
         || {
-            (managed_vms(&sim, "managed-db").is_empty() && records(&sim, "managed-db").is_empty())
+            (managed_vms(&sim, "managed-db").is_empty() && sim.vpsienodes("managed-db").is_empty())
                 .then_some(())
         },
     );

@@ -4,10 +4,10 @@
 
 mod e2e_support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e_support::{binary, items, until, write, Sim};
+use e2e_support::{deployment, items, running, until, Sim};
 use serde_json::Value;
 
 /// A NodeGroup of medium nodes whose pods select it by label.
@@ -30,54 +30,6 @@ spec:
     )
 }
 
-fn deployment(name: &str, replicas: u32, cpu: &str, pool: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-  namespace: default
-spec:
-  replicas: {replicas}
-  selector:
-    matchLabels: {{app: {name}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-    spec:
-      nodeSelector: {{pool: {pool}}}
-      containers:
-      - name: app
-        image: nginx
-        resources:
-          requests: {{cpu: \"{cpu}\", memory: 512Mi}}
-"
-    )
-}
-
-fn apply(sim: &Sim, name: &str, yaml: &str) {
-    let file = write(sim.dir.path(), name, yaml);
-    sim.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
-}
-
-fn running_pods(sim: &Sim, app: &str) -> usize {
-    items(&sim.json(&["get", "pods", "-n", "default", "-l", &format!("app={app}")]))
-        .iter()
-        .filter(|p| p["status"]["phase"] == "Running")
-        .count()
-}
-
-fn vpsienodes(sim: &Sim, group: &str) -> Vec<Value> {
-    items(&sim.json(&[
-        "get",
-        "vn",
-        "-n",
-        "kube-system",
-        "-l",
-        &format!("nodegroup={group}"),
-    ]))
-}
-
 /// The live VMs of the simulated cloud (its admin endpoint).
 fn cloud_vms(sim: &Sim) -> Vec<Value> {
     let out = Command::new("curl")
@@ -91,13 +43,13 @@ fn cloud_vms(sim: &Sim) -> Vec<Value> {
 #[test]
 fn a_burst_becomes_exactly_the_nodes_bin_packing_needs() {
     let sim = Sim::start(&["--speed", "20"]);
-    apply(&sim, "web.yaml", &group("web", 0, 10));
+    sim.apply_file("web.yaml", &group("web", 0, 10));
     // 10 pods of 1 cpu; a medium node offers 3900m: ceil(10 / 3) = 4 nodes
-    apply(&sim, "burst.yaml", &deployment("burst", 10, "1", "web"));
+    sim.apply_file("burst.yaml", &deployment("burst", 10, "1", "512Mi", "web"));
     until("10 burst pods Running", Duration::from_secs(90), || {
-        (running_pods(&sim, "burst") == 10).then_some(())
+        (running(&sim.app_pods("burst")) == 10).then_some(())
     });
-    let vns = vpsienodes(&sim, "web");
+    let vns = sim.vpsienodes("web");
     assert_eq!(vns.len(), 4, "{vns:#?}");
     for vn in &vns {
         assert_eq!(vn["status"]["phase"], "Ready");
@@ -191,11 +143,11 @@ fn a_burst_becomes_exactly_the_nodes_bin_packing_needs() {
 #[test]
 fn a_pending_pod_runs_within_a_minute_at_real_time() {
     let sim = Sim::start(&[]);
-    apply(&sim, "solo.yaml", &group("solo", 0, 3));
+    sim.apply_file("solo.yaml", &group("solo", 0, 3));
     let started = Instant::now();
-    apply(&sim, "one.yaml", &deployment("one", 1, "500m", "solo"));
+    sim.apply_file("one.yaml", &deployment("one", 1, "500m", "512Mi", "solo"));
     until("the pod Running", Duration::from_secs(60), || {
-        (running_pods(&sim, "one") == 1).then_some(())
+        (running(&sim.app_pods("one")) == 1).then_some(())
     });
     eprintln!("pending -> Running in {:?} of wall time", started.elapsed());
 }
@@ -203,7 +155,7 @@ fn a_pending_pod_runs_within_a_minute_at_real_time() {
 #[test]
 fn pause_minimum_overrides_and_force_reconcile() {
     let sim = Sim::start(&["--speed", "20"]);
-    apply(&sim, "ops.yaml", &group("ops", 0, 5));
+    sim.apply_file("ops.yaml", &group("ops", 0, 5));
     // the minimum (and its override) is filled without pending pods
     sim.kubectl_ok(&[
         "annotate",
@@ -217,7 +169,7 @@ fn pause_minimum_overrides_and_force_reconcile() {
         "2 nodes for the min override",
         Duration::from_secs(60),
         || {
-            let vns = vpsienodes(&sim, "ops");
+            let vns = sim.vpsienodes("ops");
             (vns.len() == 2 && vns.iter().all(|v| v["status"]["phase"] == "Ready")).then_some(())
         },
     );
@@ -244,7 +196,7 @@ fn pause_minimum_overrides_and_force_reconcile() {
         "kube-system",
         "autoscaler.vpsie.com/pause=true",
     ]);
-    apply(&sim, "big.yaml", &deployment("big", 12, "1", "ops"));
+    sim.apply_file("big.yaml", &deployment("big", 12, "1", "512Mi", "ops"));
     // wait for a planning round after the pods became unschedulable, then check nothing came
     until(
         "pods reported unschedulable",
@@ -279,7 +231,7 @@ fn pause_minimum_overrides_and_force_reconcile() {
             (ng["status"]["observedReconcileTrigger"] == "1700000001").then_some(())
         },
     );
-    assert_eq!(vpsienodes(&sim, "ops").len(), 2, "paused: no node added");
+    assert_eq!(sim.vpsienodes("ops").len(), 2, "paused: no node added");
     // resumed: 6 pods wait, one more node (the max override of 3) takes 3 of them, the rest
     // wait with ScaleLimitReached
     sim.kubectl_ok(&[
@@ -295,7 +247,7 @@ fn pause_minimum_overrides_and_force_reconcile() {
         "one more node, up to the max override",
         Duration::from_secs(60),
         || {
-            let vns = vpsienodes(&sim, "ops");
+            let vns = sim.vpsienodes("ops");
             (vns.len() == 3 && vns.iter().all(|v| v["status"]["phase"] == "Ready")).then_some(())
         },
     );
@@ -322,7 +274,7 @@ fn pause_minimum_overrides_and_force_reconcile() {
 #[test]
 fn an_invalid_annotation_is_an_error_condition_and_an_event() {
     let sim = Sim::start(&["--speed", "20"]);
-    apply(&sim, "bad.yaml", &group("bad", 0, 3));
+    sim.apply_file("bad.yaml", &group("bad", 0, 3));
     sim.kubectl_ok(&[
         "annotate",
         "ng",
@@ -349,36 +301,20 @@ fn an_invalid_annotation_is_an_error_condition_and_an_event() {
     assert!(events.contains("lots"), "{events}");
 }
 
-/// `kubectl-vpsie serve` as its own process against the sim.
-fn serve(sim: &Sim) -> Child {
-    Command::new(binary())
-        .args(["serve", "--kubeconfig"])
-        .arg(&sim.reconciler_kubeconfig)
-        .args([
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--cluster-name",
-            "sim",
-            "--poll-interval",
-            "500ms",
-        ])
-        .env("HOME", sim.dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn kubectl-vpsie serve")
-}
-
 #[test]
 fn a_reconciler_killed_mid_provision_leaves_no_duplicate_and_no_leak() {
     let sim = Sim::start(&["--no-reconciler"]);
     sim.kubectl_ok(&["delete", "ng", "production-workers", "-n", "kube-system"]);
-    apply(&sim, "crash.yaml", &group("crash", 0, 10));
-    let mut reconciler = serve(&sim);
-    apply(&sim, "load.yaml", &deployment("load", 9, "1", "crash"));
+    sim.apply_file("crash.yaml", &group("crash", 0, 10));
+    let mut reconciler = sim
+        .serve_command(&[])
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn kubectl-vpsie serve");
+    sim.apply_file("load.yaml", &deployment("load", 9, "1", "512Mi", "crash"));
     // kill -9 as soon as a VPS exists for a record that is not Ready yet
     until("a VPS being provisioned", Duration::from_secs(60), || {
-        vpsienodes(&sim, "crash")
+        sim.vpsienodes("crash")
             .iter()
             .any(|v| {
                 v["spec"]["vpsieInstanceID"].as_i64().unwrap_or(0) > 0
@@ -388,11 +324,15 @@ fn a_reconciler_killed_mid_provision_leaves_no_duplicate_and_no_leak() {
     });
     reconciler.kill().expect("kill");
     reconciler.wait().expect("wait");
-    let mut reconciler = serve(&sim);
+    let mut reconciler = sim
+        .serve_command(&[])
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn kubectl-vpsie serve");
     until("9 pods Running", Duration::from_secs(120), || {
-        (running_pods(&sim, "load") == 9).then_some(())
+        (running(&sim.app_pods("load")) == 9).then_some(())
     });
-    let vns = vpsienodes(&sim, "crash");
+    let vns = sim.vpsienodes("crash");
     assert_eq!(vns.len(), 3, "ceil(9 / 3) medium nodes: {vns:#?}");
     let mut names: Vec<String> = vns
         .iter()

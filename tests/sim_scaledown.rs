@@ -5,10 +5,10 @@
 
 mod e2e_support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use e2e_support::{binary, items, until, write, Sim};
+use e2e_support::{deployment, items, running, until, Sim};
 use serde_json::Value;
 
 /// A NodeGroup labelled `pool: <name>` that gives nodes back after a minute of being unneeded.
@@ -39,57 +39,6 @@ spec:
     )
 }
 
-fn deployment(name: &str, replicas: u32, cpu: &str, pool: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-  namespace: default
-spec:
-  replicas: {replicas}
-  selector:
-    matchLabels: {{app: {name}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-    spec:
-      nodeSelector: {{pool: {pool}}}
-      containers:
-      - name: app
-        image: nginx
-        resources:
-          requests: {{cpu: \"{cpu}\", memory: 256Mi}}
-"
-    )
-}
-
-fn apply(sim: &Sim, name: &str, yaml: &str) {
-    let file = write(sim.dir.path(), name, yaml);
-    sim.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
-}
-
-fn pods(sim: &Sim, app: &str) -> Vec<Value> {
-    items(&sim.json(&["get", "pods", "-n", "default", "-l", &format!("app={app}")]))
-}
-
-fn running(pods: &[Value]) -> usize {
-    pods.iter()
-        .filter(|p| p["status"]["phase"] == "Running")
-        .count()
-}
-
-fn records(sim: &Sim, group: &str) -> Vec<Value> {
-    items(&sim.json(&[
-        "get",
-        "vn",
-        "-n",
-        "kube-system",
-        "-l",
-        &format!("nodegroup={group}"),
-    ]))
-}
-
 /// Live VMs of the simulated cloud whose hostname starts with `prefix`.
 fn live_vms(sim: &Sim, prefix: &str) -> Vec<Value> {
     sim.admin("GET", "state", None)["vms"]
@@ -115,34 +64,33 @@ fn event_reasons(sim: &Sim) -> Vec<String> {
 #[test]
 fn after_the_load_drops_nodes_are_drained_and_their_vps_deleted() {
     let sim = Sim::start(&["--speed", "20"]);
-    apply(&sim, "web.yaml", &group("web", 0));
+    sim.apply_file("web.yaml", &group("web", 0));
     // a 2.5-cpu filler per node makes three nodes, and each takes one web pod beside it
-    apply(
-        &sim,
+    sim.apply_file(
         "filler.yaml",
-        &deployment("filler", 3, "2500m", "web"),
+        &deployment("filler", 3, "2500m", "256Mi", "web"),
     );
     until("three filler pods Running", Duration::from_secs(90), || {
-        (running(&pods(&sim, "filler")) == 3).then_some(())
+        (running(&sim.app_pods("filler")) == 3).then_some(())
     });
-    apply(&sim, "app.yaml", &deployment("app", 3, "1", "web"));
+    sim.apply_file("app.yaml", &deployment("app", 3, "1", "256Mi", "web"));
     until("three app pods Running", Duration::from_secs(60), || {
-        (running(&pods(&sim, "app")) == 3).then_some(())
+        (running(&sim.app_pods("app")) == 3).then_some(())
     });
     // three nodes at 90% cpu requested; headroom (80%) may add a fourth
-    assert!(records(&sim, "web").len() >= 3);
+    assert!(sim.vpsienodes("web").len() >= 3);
 
     sim.kubectl_ok(&["delete", "deployment", "filler", "-n", "default"]);
     let node = until(
         "the app packed onto one node, two nodes removed",
         Duration::from_secs(120),
         || {
-            let app = pods(&sim, "app");
+            let app = sim.app_pods("app");
             let nodes: std::collections::BTreeSet<String> = app
                 .iter()
                 .filter_map(|p| p["spec"]["nodeName"].as_str().map(String::from))
                 .collect();
-            (records(&sim, "web").len() == 1
+            (sim.vpsienodes("web").len() == 1
                 && running(&app) == 3
                 && nodes.len() == 1
                 && live_vms(&sim, "web-").len() == 1)
@@ -191,29 +139,6 @@ fn after_the_load_drops_nodes_are_drained_and_their_vps_deleted() {
     assert_eq!(report["nodes"][0]["reason"], "Utilized", "{report:#}");
 }
 
-fn serve(sim: &Sim) -> Child {
-    Command::new(binary())
-        .args(["serve", "--kubeconfig"])
-        .arg(&sim.reconciler_kubeconfig)
-        .args([
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--cluster-name",
-            "sim",
-            "--leader-elect",
-            "false",
-            "--poll-interval",
-            "500ms",
-            "--scale-down-interval",
-            "1s",
-        ])
-        .env("HOME", sim.dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn kubectl-vpsie serve")
-}
-
 fn kill(mut child: Child) {
     let _ = child.kill();
     let _ = child.wait();
@@ -231,14 +156,14 @@ fn a_reconciler_killed_mid_drain_and_mid_delete_resumes_without_a_leak() {
     let sim = Sim::start(&["--speed", "20", "--no-reconciler"]);
     let first = serve(&sim);
     // serve runs on the wall clock (the sim's speed is the simulated cluster's and cloud's)
-    apply(&sim, "spare.yaml", &group_timed("spare", 1, 2));
-    apply(&sim, "hold.yaml", &group_timed("hold", 1, 2));
+    sim.apply_file("spare.yaml", &group_timed("spare", 1, 2));
+    sim.apply_file("hold.yaml", &group_timed("hold", 1, 2));
     let record = until(
         "a Ready node in each group",
         Duration::from_secs(90),
         || {
-            let spare = records(&sim, "spare");
-            let hold = records(&sim, "hold");
+            let spare = sim.vpsienodes("spare");
+            let hold = sim.vpsienodes("hold");
             let ready = |v: &Vec<Value>| v.len() == 1 && v[0]["status"]["phase"] == "Ready";
             (ready(&spare) && ready(&hold))
                 .then(|| hold[0]["metadata"]["name"].as_str().unwrap().to_string())
@@ -267,7 +192,7 @@ spec:
       requests: {{cpu: 500m, memory: 256Mi}}
 "
     );
-    apply(&sim, "stuck.yaml", &stuck);
+    sim.apply_file("stuck.yaml", &stuck);
     sim.kubectl_ok(&[
         "patch",
         "ng",
@@ -333,7 +258,8 @@ spec:
         "the record released and its VPS gone",
         Duration::from_secs(60),
         || {
-            let gone = !records(&sim, "hold")
+            let gone = !sim
+                .vpsienodes("hold")
                 .iter()
                 .any(|v| v["metadata"]["name"] == record.as_str());
             (gone && live_vms(&sim, &record).is_empty()).then_some(())
@@ -367,4 +293,12 @@ spec:
         "each VPS has its VPSieNode and the other way round"
     );
     kill(third);
+}
+
+/// `serve` as its own process, a single replica, scale-down rounds every second.
+fn serve(sim: &Sim) -> Child {
+    sim.serve_command(&["--leader-elect", "false", "--scale-down-interval", "1s"])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn kubectl-vpsie serve")
 }

@@ -3,10 +3,10 @@
 
 mod e2e_support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use e2e_support::{binary, items, until, Sim};
+use e2e_support::{items, until, Sim};
 use serde_json::Value;
 
 fn serve(sim: &Sim, identity: &str) -> Child {
@@ -14,23 +14,8 @@ fn serve(sim: &Sim, identity: &str) -> Child {
 }
 
 fn serve_with(sim: &Sim, identity: &str, extra: &[&str]) -> Child {
-    Command::new(binary())
-        .args(["serve", "--kubeconfig"])
-        .arg(&sim.reconciler_kubeconfig)
-        .args([
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--cluster-name",
-            "sim",
-            "--lease-duration",
-            "3s",
-            "--poll-interval",
-            "500ms",
-        ])
-        .args(extra)
-        .env("HOME", sim.dir.path())
+    sim.serve_command(&[&["--lease-duration", "3s"], extra].concat())
         .env("POD_NAME", identity)
-        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn kubectl-vpsie serve")

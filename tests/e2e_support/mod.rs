@@ -324,3 +324,80 @@ impl Sim {
         })
     }
 }
+
+impl Sim {
+    /// `kubectl-vpsie serve` as its own process against this sim, as the reconciler's
+    /// ServiceAccount (deploy/'s RBAC applies): cluster name `sim`, the API polled every 500ms,
+    /// metrics on a free loopback port unless `extra` names `--metrics-addr`, `HOME` in the
+    /// sim's directory and stdout discarded. `extra` adds flags; the caller sets stderr and env.
+    pub fn serve_command(&self, extra: &[&str]) -> Command {
+        let mut cmd = Command::new(binary());
+        cmd.args(["serve", "--kubeconfig"])
+            .arg(&self.reconciler_kubeconfig)
+            .args(["--cluster-name", "sim", "--poll-interval", "500ms"]);
+        if !extra.contains(&"--metrics-addr") {
+            cmd.args(["--metrics-addr", "127.0.0.1:0"]);
+        }
+        cmd.args(extra)
+            .env("HOME", self.dir.path())
+            .stdout(Stdio::null());
+        cmd
+    }
+
+    /// `kubectl apply` of `yaml`, written to `name` in the sim's directory.
+    pub fn apply_file(&self, name: &str, yaml: &str) {
+        let file = write(self.dir.path(), name, yaml);
+        self.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+    }
+
+    /// The pods of Deployment `app` in `default`.
+    pub fn app_pods(&self, app: &str) -> Vec<serde_json::Value> {
+        items(&self.json(&["get", "pods", "-n", "default", "-l", &format!("app={app}")]))
+    }
+
+    /// The VPSieNodes of NodeGroup `group`.
+    pub fn vpsienodes(&self, group: &str) -> Vec<serde_json::Value> {
+        items(&self.json(&[
+            "get",
+            "vn",
+            "-n",
+            "kube-system",
+            "-l",
+            &format!("nodegroup={group}"),
+        ]))
+    }
+}
+
+/// How many of `pods` are Running.
+pub fn running(pods: &[serde_json::Value]) -> usize {
+    pods.iter()
+        .filter(|p| p["status"]["phase"] == "Running")
+        .count()
+}
+
+/// A Deployment `name` in `default` of `replicas` pods requesting `cpu` and `memory`, placed
+/// by `nodeSelector: {pool: <pool>}`.
+pub fn deployment(name: &str, replicas: u32, cpu: &str, memory: &str, pool: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: default
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      nodeSelector: {{pool: {pool}}}
+      containers:
+      - name: app
+        image: nginx
+        resources:
+          requests: {{cpu: \"{cpu}\", memory: {memory}}}
+"
+    )
+}
