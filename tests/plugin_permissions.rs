@@ -210,3 +210,113 @@ fn a_refused_watch_ends_the_wait_at_once() {
     );
     assert_one_error_line(&out, &["forbidden", "watch nodegroups/production-workers"]);
 }
+
+/// `kubectl auth can-i --as` (how an operator checks an identity's permissions) answers as that
+/// identity's RBAC does in the sim, as on a real cluster: the admin may impersonate anyone, an
+/// identity without the `impersonate` verb may not, and `auth whoami` and `can-i --list` work.
+#[test]
+fn kubectl_as_impersonates_under_rbac() {
+    let sim = Sim::start(&["--no-reconciler"]);
+    let sa = "system:serviceaccount:kube-system:vpsie-autoscaler";
+    let can_i = |args: &[&str]| {
+        let out = sim
+            .kubectl()
+            .args(["auth", "can-i"])
+            .args(args)
+            .output()
+            .expect("kubectl auth can-i");
+        text(&out.stdout).trim().to_string()
+    };
+    // the reconciler may watch its Secret, not read any other, and may delete nodes
+    assert_eq!(
+        can_i(&[
+            "watch",
+            "secrets/vpsie-secret",
+            "-n",
+            "kube-system",
+            "--as",
+            sa
+        ]),
+        "yes"
+    );
+    assert_eq!(
+        can_i(&["get", "secrets/other", "-n", "kube-system", "--as", sa]),
+        "no"
+    );
+    assert_eq!(can_i(&["delete", "nodes", "--as", sa]), "yes");
+    assert_eq!(can_i(&["create", "deployments", "--as", sa]), "no");
+    assert_eq!(can_i(&["delete", "nodes"]), "yes", "the admin itself");
+    assert_eq!(
+        can_i(&[
+            "list",
+            "nodes",
+            "--as",
+            "jane",
+            "--as-group",
+            "system:masters"
+        ]),
+        "yes",
+        "the groups named are the identity's"
+    );
+
+    // a request made as someone is authorized as them
+    let out = sim
+        .kubectl()
+        .args(["get", "nodes", "--as", "jane"])
+        .output()
+        .expect("kubectl get nodes --as jane");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(
+            r#"nodes is forbidden: User "jane" cannot list resource "nodes" in API group "" at the cluster scope"#
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let who = sim.kubectl_ok(&["auth", "whoami", "--as", sa]);
+    assert!(who.contains(sa), "{who}");
+    assert!(who.contains("system:serviceaccounts:kube-system"), "{who}");
+    let rules = sim.kubectl_ok(&["auth", "can-i", "--list", "-n", "kube-system", "--as", sa]);
+    let secret_row = rules
+        .lines()
+        .find(|l| l.starts_with("secrets "))
+        .unwrap_or_else(|| panic!("no secrets row in\n{rules}"));
+    assert!(
+        secret_row.contains("[vpsie-secret]") && secret_row.contains("[list watch]"),
+        "{secret_row}"
+    );
+
+    // impersonating needs the impersonate verb (curl: kubectl sends no token over http)
+    sim.kubectl_ok(&["create", "serviceaccount", "nobody", "-n", "kube-system"]);
+    let token = sim.kubectl_ok(&["create", "token", "nobody", "-n", "kube-system"]);
+    let server = std::fs::read_to_string(&sim.kubeconfig)
+        .expect("kubeconfig")
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: ").map(str::to_string))
+        .expect("server in the kubeconfig");
+    let curl = |extra: &[&str]| {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-H"])
+            .arg(format!("Authorization: Bearer {}", token.trim()))
+            .args(extra)
+            .arg(format!("{server}/api/v1/namespaces/default/pods"))
+            .output()
+            .expect("curl");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("a JSON answer")
+    };
+    let own = curl(&[]);
+    assert_eq!(own["code"], 403, "{own}");
+    assert!(
+        own["message"]
+            .as_str()
+            .unwrap()
+            .contains(r#"User "system:serviceaccount:kube-system:nobody" cannot list"#),
+        "the token is its own: {own}"
+    );
+    let refused = curl(&["-H", "Impersonate-User: system:admin"]);
+    assert_eq!(refused["code"], 403, "{refused}");
+    assert_eq!(
+        refused["message"],
+        r#"users "system:admin" is forbidden: User "system:serviceaccount:kube-system:nobody" cannot impersonate resource "users" in API group "" at the cluster scope"#
+    );
+}

@@ -112,6 +112,26 @@ fn not_found_path() -> Response {
     ))
 }
 
+/// The impersonation a request asks for (`kubectl --as`, `--as-group`, `--as-uid`).
+fn impersonation(headers: &HeaderMap) -> rbac::Impersonation {
+    let one = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    rbac::Impersonation {
+        user: one("impersonate-user"),
+        groups: headers
+            .get_all("impersonate-group")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect(),
+        uid: one("impersonate-uid"),
+    }
+}
+
 async fn handle(
     State(st): State<AppState>,
     method: Method,
@@ -135,6 +155,10 @@ async fn handle(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok()),
     ) {
+        Ok(id) => id,
+        Err(e) => return error_response(&e),
+    };
+    let identity = match rbac::impersonate(&st.store, identity, &impersonation(&headers)) {
         Ok(id) => id,
         Err(e) => return error_response(&e),
     };
@@ -445,9 +469,9 @@ async fn serve(
         ("POST", None) => {
             let obj = parse_body(headers, &body)?;
             let created = store.create(&t.gvr, t.ns, obj, &write_options(q))?;
-            if info.review && !identity.is_admin() {
+            if info.review {
                 let mut review = (*created).clone();
-                review["status"] = rbac::review_status(store, identity, &review);
+                review["status"] = rbac::review_answer(store, identity, &info.kind, &review);
                 return Ok(json_response(201, &review));
             }
             Ok(json_response(201, &created))

@@ -36,9 +36,10 @@
 //!   poddisruptionbudgets, deployments, replicasets, daemonsets (stored only) and
 //!   customresourcedefinitions. Creating a CRD serves its resources at once (status Established);
 //!   a CRD whose CEL rules do not compile is refused; deleting it removes its objects.
-//!   `selfsubjectaccessreviews` answer allowed for the admin and by RBAC for other identities,
-//!   so `kubectl auth can-i` works. Roles, ClusterRoles, RoleBindings and ClusterRoleBindings
-//!   are served and stored.
+//!   `selfsubjectaccessreviews` and `selfsubjectrulesreviews` answer for the admin and by RBAC
+//!   for other identities, and `selfsubjectreviews` name the identity, so `kubectl auth can-i`
+//!   (with `--list`, and with `--as` to ask for another identity) and `kubectl auth whoami`
+//!   work. Roles, ClusterRoles, RoleBindings and ClusterRoleBindings are served and stored.
 //! - Authentication and RBAC ([`rbac`]): a request without credentials is the unrestricted
 //!   admin (the kubeconfigs written here carry none); a bearer token from
 //!   [`SimApiServer::issue_token`] (or [`SimApiServer::service_account_client`]) is its

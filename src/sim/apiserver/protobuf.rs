@@ -1,6 +1,8 @@
 //! A small decoder for the Kubernetes protobuf envelope, for the request bodies kubectl's typed
 //! clients send as `application/vnd.kubernetes.protobuf` (`kubectl create namespace|configmap|
-//! secret`). Only ConfigMap, Secret, Namespace, ServiceAccount, SelfSubjectAccessReview and TokenRequest (`kubectl create token`) are understood; anything else answers 415
+//! secret`, `kubectl auth`). Only ConfigMap, Secret, Namespace, ServiceAccount, the self-subject
+//! reviews (access, rules, and `kubectl auth whoami`'s) and TokenRequest (`kubectl create token`)
+//! are understood; anything else answers 415
 //! so the client can be told to send JSON.
 
 use serde_json::{json, Map, Value};
@@ -103,6 +105,13 @@ const SELF_SUBJECT_ACCESS_REVIEW: &[Field] = &[
     f(2, "spec", Kind::Msg(SSAR_SPEC)),
 ];
 
+const SSRR_SPEC: &[Field] = &[f(1, "namespace", Kind::Str)];
+const SELF_SUBJECT_RULES_REVIEW: &[Field] = &[
+    f(1, "metadata", Kind::Msg(OBJECT_META)),
+    f(2, "spec", Kind::Msg(SSRR_SPEC)),
+];
+const SELF_SUBJECT_REVIEW: &[Field] = &[f(1, "metadata", Kind::Msg(OBJECT_META))];
+
 const TOKEN_REQUEST_SPEC: &[Field] = &[
     f(1, "audiences", Kind::RepeatedStr),
     f(4, "expirationSeconds", Kind::Int),
@@ -121,6 +130,8 @@ fn schema_for(api_version: &str, kind: &str) -> Option<&'static [Field]> {
         ("v1", "Namespace") => Some(NAMESPACE),
         ("v1", "ServiceAccount") => Some(SERVICE_ACCOUNT),
         ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => Some(SELF_SUBJECT_ACCESS_REVIEW),
+        ("authorization.k8s.io/v1", "SelfSubjectRulesReview") => Some(SELF_SUBJECT_RULES_REVIEW),
+        ("authentication.k8s.io/v1", "SelfSubjectReview") => Some(SELF_SUBJECT_REVIEW),
         ("authentication.k8s.io/v1", "TokenRequest") => Some(TOKEN_REQUEST),
         _ => None,
     }
@@ -340,7 +351,7 @@ pub fn decode(body: &[u8]) -> Result<Value, StatusError> {
         StatusError::new(
             415,
             "UnsupportedMediaType",
-            format!("the simulated API server decodes protobuf only for ConfigMap, Secret, Namespace, ServiceAccount, SelfSubjectAccessReview and TokenRequest (got {api_version} {kind}): send application/json"),
+            format!("the simulated API server decodes protobuf only for ConfigMap, Secret, Namespace, ServiceAccount, SelfSubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview and TokenRequest (got {api_version} {kind}): send application/json"),
         )
     })?;
     let mut obj = message(raw, schema)?;

@@ -21,8 +21,17 @@
 //! - A refusal is the real 403: `nodes "x" is forbidden: User "..." cannot delete resource
 //!   "nodes" in API group "" at the cluster scope`.
 //!
+//! - Impersonation (`kubectl --as`, `--as-group`, `--as-uid`: the `Impersonate-User`,
+//!   `Impersonate-Group` and `Impersonate-Uid` headers) is allowed when RBAC lets the caller
+//!   `impersonate` the `users` (or, for a service account's name, its `serviceaccounts`
+//!   object), `groups` and `uids` named, as the real server checks it; the request then acts
+//!   as that identity, with the service account's groups when no group is named, and
+//!   `system:authenticated`. So `kubectl auth can-i ... --as system:serviceaccount:ns:name`
+//!   answers as that account's RBAC does.
+//!
 //! Not done: aggregated ClusterRoles (`aggregationRule`), nonResourceURLs rules,
-//! impersonation, escalation checks on writing RBAC objects, and client certificates.
+//! `Impersonate-Extra-*` (ignored), escalation checks on writing RBAC objects, and client
+//! certificates.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -333,6 +342,87 @@ pub fn authorize(store: &Store, id: &Identity, a: &Attributes) -> Result<(), Sta
     }
 }
 
+/// What a request's impersonation headers ask for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Impersonation {
+    /// `Impersonate-User`.
+    pub user: Option<String>,
+    /// Every `Impersonate-Group`.
+    pub groups: Vec<String>,
+    /// `Impersonate-Uid`.
+    pub uid: Option<String>,
+}
+
+impl Impersonation {
+    /// Whether the request asks for any.
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none() && self.groups.is_empty() && self.uid.is_none()
+    }
+}
+
+/// Who a request acts as: `actor` itself without impersonation headers, else the identity
+/// they name, once RBAC lets `actor` `impersonate` each part of it (the real server's
+/// checks: `users` by name, or `serviceaccounts` in the account's namespace by name for a
+/// `system:serviceaccount:<ns>:<name>` user; `groups` by name; `uids` in
+/// `authentication.k8s.io`). Refused: the 403 of the first part not allowed, or 400 for
+/// groups or a uid without a user.
+pub fn impersonate(
+    store: &Store,
+    actor: Identity,
+    asked: &Impersonation,
+) -> Result<Identity, StatusError> {
+    if asked.is_empty() {
+        return Ok(actor);
+    }
+    let Some(user) = asked.user.as_deref().filter(|u| !u.is_empty()) else {
+        return Err(StatusError::bad_request(
+            "Impersonate-Group and Impersonate-Uid need Impersonate-User: name the user too (kubectl --as)",
+        ));
+    };
+    let check = |a: Attributes| authorize(store, &actor, &a);
+    let attrs = |group: &str, resource: &str, namespace: Option<&str>, name: &str| Attributes {
+        verb: "impersonate".into(),
+        group: group.into(),
+        resource: resource.into(),
+        subresource: None,
+        namespace: namespace.map(str::to_string),
+        name: Some(name.to_string()),
+    };
+    let service_account = user
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|rest| rest.split_once(':'))
+        .filter(|(ns, name)| !ns.is_empty() && !name.is_empty() && !name.contains(':'));
+    match service_account {
+        Some((ns, name)) => check(attrs("", "serviceaccounts", Some(ns), name))?,
+        None => check(attrs("", "users", None, user))?,
+    }
+    for g in &asked.groups {
+        check(attrs("", "groups", None, g))?;
+    }
+    if let Some(uid) = &asked.uid {
+        check(attrs("authentication.k8s.io", "uids", None, uid))?;
+    }
+    let mut groups = asked.groups.clone();
+    if groups.is_empty() {
+        if let Some((ns, name)) = service_account {
+            groups = Identity::service_account(ns, name).groups;
+        }
+    }
+    let anonymous = user == "system:anonymous";
+    let everyone = if anonymous {
+        "system:unauthenticated"
+    } else {
+        "system:authenticated"
+    };
+    if !groups.iter().any(|g| g == everyone) {
+        groups.push(everyone.to_string());
+    }
+    Ok(Identity {
+        user: user.to_string(),
+        groups,
+    })
+}
+
 /// The answer to a SelfSubjectAccessReview of `id`: its `status`. Pure but for the store read.
 pub fn review_status(store: &Store, id: &Identity, review: &Value) -> Value {
     if id.is_admin() {
@@ -362,6 +452,69 @@ pub fn review_status(store: &Store, id: &Identity, review: &Value) -> Value {
     }
 }
 
+/// The rules every authenticated identity has (the real `system:basic-user`,
+/// `system:discovery` and `system:public-info-viewer` bindings), as a rules review lists them.
+fn basic_rules() -> (Vec<Value>, Vec<Value>) {
+    (
+        vec![
+            json!({"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
+                   "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]}),
+            json!({"verbs": ["create"], "apiGroups": ["authentication.k8s.io"],
+                   "resources": ["selfsubjectreviews"]}),
+        ],
+        vec![json!({"verbs": ["get"], "nonResourceURLs": [
+            "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
+            "/openapi/*", "/readyz", "/version", "/version/"]})],
+    )
+}
+
+/// The answer to a SelfSubjectRulesReview of `id` (`kubectl auth can-i --list`): the rules of
+/// every ClusterRoleBinding and of every RoleBinding in `spec.namespace` naming it, plus the
+/// basic ones. Pure but for the store reads.
+pub fn rules_review_status(store: &Store, id: &Identity, review: &Value) -> Value {
+    let (mut resource, non_resource) = basic_rules();
+    if id.is_admin() {
+        resource.insert(
+            0,
+            json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}),
+        );
+    } else {
+        for b in all(store, "clusterrolebindings", None) {
+            if bound(&b, id) {
+                resource.extend(role_rules(store, &b["roleRef"], None));
+            }
+        }
+        let ns = review
+            .pointer("/spec/namespace")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty());
+        if let Some(ns) = ns {
+            for b in all(store, "rolebindings", Some(ns)) {
+                if bound(&b, id) {
+                    resource.extend(role_rules(store, &b["roleRef"], Some(ns)));
+                }
+            }
+        }
+        // nonResourceURLs rules are not evaluated here (see the module's "Not done")
+        resource.retain(|r| r.get("resources").is_some());
+    }
+    json!({"resourceRules": resource, "nonResourceRules": non_resource, "incomplete": false})
+}
+
+/// The answer to a SelfSubjectReview (`kubectl auth whoami`): who `id` is.
+pub fn self_review_status(id: &Identity) -> Value {
+    json!({"userInfo": {"username": id.user, "groups": id.groups}})
+}
+
+/// The `status` a review object (`info.review`) of kind `kind` gets for `id`.
+pub fn review_answer(store: &Store, id: &Identity, kind: &str, review: &Value) -> Value {
+    match kind {
+        "SelfSubjectRulesReview" => rules_review_status(store, id, review),
+        "SelfSubjectReview" => self_review_status(id),
+        _ => review_status(store, id, review),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +535,214 @@ mod tests {
             namespace: ns.map(Into::into),
             name: name.map(Into::into),
         }
+    }
+
+    fn empty_store() -> Store {
+        Store::new(crate::clock::system(), Default::default())
+    }
+
+    fn store_with(rules: Value, subject: Value) -> Store {
+        let store = empty_store();
+        store
+            .create(
+                &rbac_gvr("clusterroles"),
+                None,
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                       "metadata": {"name": "r"}, "rules": rules}),
+                &Default::default(),
+            )
+            .expect("role");
+        store
+            .create(
+                &rbac_gvr("clusterrolebindings"),
+                None,
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                       "metadata": {"name": "b"},
+                       "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "r"},
+                       "subjects": [subject]}),
+                &Default::default(),
+            )
+            .expect("binding");
+        store
+    }
+
+    fn asking(user: Option<&str>, groups: &[&str], uid: Option<&str>) -> Impersonation {
+        Impersonation {
+            user: user.map(Into::into),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            uid: uid.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn a_rules_review_lists_the_bound_rules_and_whoami_names_the_identity() {
+        let sa = Identity::service_account("default", "helper");
+        let store = store_with(
+            json!([{"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]}]),
+            json!({"kind": "ServiceAccount", "name": "helper", "namespace": "default"}),
+        );
+        let review = json!({"spec": {"namespace": "default"}});
+        let st = review_answer(&store, &sa, "SelfSubjectRulesReview", &review);
+        let rules = st["resourceRules"].as_array().unwrap();
+        assert!(
+            rules
+                .iter()
+                .any(|r| r["resources"] == json!(["nodes"]) && r["verbs"] == json!(["list"])),
+            "{st}"
+        );
+        assert!(
+            !rules.iter().any(|r| r["resources"] == json!(["*"])),
+            "{st}"
+        );
+        let other = review_answer(
+            &store,
+            &Identity::service_account("default", "nobody"),
+            "SelfSubjectRulesReview",
+            &review,
+        );
+        assert!(
+            !other["resourceRules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["resources"] == json!(["nodes"])),
+            "{other}"
+        );
+        let admin = review_answer(
+            &store,
+            &Identity::admin(),
+            "SelfSubjectRulesReview",
+            &review,
+        );
+        assert_eq!(admin["resourceRules"][0]["resources"], json!(["*"]));
+        let who = review_answer(&store, &sa, "SelfSubjectReview", &json!({}));
+        assert_eq!(
+            who["userInfo"]["username"],
+            "system:serviceaccount:default:helper"
+        );
+        assert_eq!(who["userInfo"]["groups"][0], "system:serviceaccounts");
+    }
+
+    #[test]
+    fn the_admin_impersonates_anyone_and_gets_their_groups() {
+        let store = empty_store();
+        let none = impersonate(&store, Identity::admin(), &Impersonation::default()).unwrap();
+        assert_eq!(none, Identity::admin(), "no headers: the caller itself");
+        let sa = impersonate(
+            &store,
+            Identity::admin(),
+            &asking(
+                Some("system:serviceaccount:kube-system:vpsie-autoscaler"),
+                &[],
+                None,
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            sa,
+            Identity::service_account("kube-system", "vpsie-autoscaler")
+        );
+        assert!(!sa.is_admin());
+        let jane = impersonate(
+            &store,
+            Identity::admin(),
+            &asking(Some("jane"), &["dev"], None),
+        )
+        .unwrap();
+        assert_eq!(jane.user, "jane");
+        assert_eq!(jane.groups, vec!["dev", "system:authenticated"]);
+        let anon = impersonate(
+            &store,
+            Identity::admin(),
+            &asking(Some("system:anonymous"), &[], None),
+        )
+        .unwrap();
+        assert_eq!(anon.groups, vec!["system:unauthenticated"]);
+        let masters = impersonate(
+            &store,
+            Identity::admin(),
+            &asking(Some("ops"), &["system:masters"], None),
+        )
+        .unwrap();
+        assert!(masters.is_admin(), "a group named is the identity's");
+        let e = impersonate(&store, Identity::admin(), &asking(None, &["dev"], None)).unwrap_err();
+        assert_eq!(e.code, 400);
+        assert!(e.message.contains("Impersonate-User"), "{}", e.message);
+    }
+
+    #[test]
+    fn others_impersonate_only_what_rbac_lets_them() {
+        let sa = Identity::service_account("default", "helper");
+        let subject = json!({"kind": "ServiceAccount", "name": "helper", "namespace": "default"});
+        let store = empty_store();
+        let e = impersonate(&store, sa.clone(), &asking(Some("jane"), &[], None)).unwrap_err();
+        assert_eq!(e.code, 403);
+        assert_eq!(
+            e.message,
+            r#"users "jane" is forbidden: User "system:serviceaccount:default:helper" cannot impersonate resource "users" in API group "" at the cluster scope"#
+        );
+        let users = store_with(
+            json!([{"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"], "resourceNames": ["jane"]}]),
+            subject.clone(),
+        );
+        assert_eq!(
+            impersonate(&users, sa.clone(), &asking(Some("jane"), &[], None))
+                .unwrap()
+                .user,
+            "jane"
+        );
+        let e = impersonate(&users, sa.clone(), &asking(Some("joe"), &[], None)).unwrap_err();
+        assert!(e.message.contains(r#"users "joe""#), "{}", e.message);
+        let e =
+            impersonate(&users, sa.clone(), &asking(Some("jane"), &["admins"], None)).unwrap_err();
+        assert!(
+            e.message.contains(r#"groups "admins" is forbidden"#),
+            "each group is checked: {}",
+            e.message
+        );
+        let e =
+            impersonate(&users, sa.clone(), &asking(Some("jane"), &[], Some("u-1"))).unwrap_err();
+        assert!(
+            e.message
+                .contains(r#"uids.authentication.k8s.io "u-1" is forbidden"#),
+            "{}",
+            e.message
+        );
+        let e = impersonate(
+            &users,
+            sa.clone(),
+            &asking(
+                Some("system:serviceaccount:kube-system:vpsie-autoscaler"),
+                &[],
+                None,
+            ),
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains(r#"serviceaccounts "vpsie-autoscaler" is forbidden"#)
+                && e.message.contains(r#"in the namespace "kube-system""#),
+            "a service account is impersonated through its object: {}",
+            e.message
+        );
+        let accounts = store_with(
+            json!([{"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]}]),
+            subject,
+        );
+        let as_sa = impersonate(
+            &accounts,
+            sa,
+            &asking(
+                Some("system:serviceaccount:kube-system:vpsie-autoscaler"),
+                &[],
+                None,
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            as_sa,
+            Identity::service_account("kube-system", "vpsie-autoscaler")
+        );
     }
 
     #[test]

@@ -609,6 +609,30 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
     ssar.review = true;
     ssar.columns = Vec::new();
     out.push(ssar);
+    // `kubectl auth can-i --list`
+    let mut ssrr = base(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        &[],
+        false,
+    );
+    ssrr.review = true;
+    ssrr.columns = Vec::new();
+    out.push(ssrr);
+    // `kubectl auth whoami`
+    let mut ssr = base(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        &[],
+        false,
+    );
+    ssr.review = true;
+    ssr.columns = Vec::new();
+    out.push(ssr);
 
     out
 }
