@@ -126,7 +126,14 @@ impl Inner {
         {
             Some(n) => n.to_string(),
             None => match m.get("generateName").and_then(Value::as_str) {
-                Some(prefix) if !prefix.is_empty() => format!("{prefix}{}", random_suffix()),
+                Some(prefix) if !prefix.is_empty() => generated_name(
+                    prefix,
+                    |n| {
+                        self.lookup(info, &obj_key(info, ns.as_deref(), n))
+                            .is_some()
+                    },
+                    random_suffix,
+                ),
                 _ => {
                     return Err(StatusError::invalid(
                         &info.kind,
@@ -847,5 +854,45 @@ fn qos_class(spec: &Value) -> &'static str {
         "Guaranteed"
     } else {
         "Burstable"
+    }
+}
+
+/// `prefix` and a drawn suffix; like the real server (KEP-4420), a name that is `taken` is
+/// drawn again, up to 8 draws, before the last is used (and answers AlreadyExists). Pure but
+/// for `draw`.
+pub(super) fn generated_name(
+    prefix: &str,
+    taken: impl Fn(&str) -> bool,
+    mut draw: impl FnMut() -> String,
+) -> String {
+    let mut name = format!("{prefix}{}", draw());
+    for _ in 1..8 {
+        if !taken(&name) {
+            break;
+        }
+        name = format!("{prefix}{}", draw());
+    }
+    name
+}
+
+#[cfg(test)]
+mod generated_name_tests {
+    use super::generated_name;
+
+    #[test]
+    fn a_taken_generated_name_is_drawn_again() {
+        let mut draws = ["aaaaa", "aaaaa", "bbbbb"].into_iter().map(String::from);
+        let name = generated_name("web-", |n| n == "web-aaaaa", || draws.next().unwrap());
+        assert_eq!(name, "web-bbbbb");
+        let mut n = 0;
+        let name = generated_name(
+            "web-",
+            |_| true,
+            || {
+                n += 1;
+                format!("{n:05}")
+            },
+        );
+        assert_eq!(name, "web-00008", "8 draws at most, then the last");
     }
 }
