@@ -197,7 +197,6 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-vpsie' -ScriptBlock {
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the autoscaler''s objects')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--inject-leak', '--inject-leak', [CompletionResultType]::ParameterName, 'Test of the checker: create a VPS no VPSieNode tracks before the final checks (each run must then report a no-leak violation and the campaign exit 1)')
             [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller''s namespace')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colours (also when NO_COLOR is set)')

@@ -521,7 +521,7 @@ _kubectl__vpsie() {
             return 0
             ;;
         kubectl__subcmd__vpsie__subcmd__campaign)
-            opts="-n -A -o -v -h --runs --seed --run-seed --size --out --speed --jobs --logs --inject-leak --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
+            opts="-n -A -o -v -h --runs --seed --run-seed --size --out --speed --jobs --logs --kubeconfig --context --namespace --all-namespaces --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -175,7 +175,6 @@ complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand campaign" -s
 wide\t'A table with more columns'
 json\t'JSON, stable field names'
 yaml\t'YAML, stable field names'"
-complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand campaign" -l inject-leak -d 'Test of the checker: create a VPS no VPSieNode tracks before the final checks (each run must then report a no-leak violation and the campaign exit 1)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand campaign" -s A -l all-namespaces -d 'List NodeGroups and VPSieNodes of every namespace (status, nodes); -n stays the controller\'s namespace'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand campaign" -l no-color -d 'Disable colours (also when NO_COLOR is set)'
 complete -c kubectl-vpsie -n "__fish_kubectl_vpsie_using_subcommand campaign" -s v -l verbose -d 'More logging (-v info, -vv debug, -vvv trace)'

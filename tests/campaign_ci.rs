@@ -74,14 +74,8 @@ fn a_leak_injected_into_a_run_fails_the_campaign_with_its_seed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let seed = "15839785061582574730";
     let run = Command::new(binary())
-        .args([
-            "campaign",
-            "--size",
-            "ci",
-            "--run-seed",
-            seed,
-            "--inject-leak",
-        ])
+        .args(["campaign", "--size", "ci", "--run-seed", seed])
+        .env("VPSIE_CAMPAIGN_INJECT_LEAK", "1")
         .env("HOME", dir.path())
         .output()
         .expect("run kubectl-vpsie campaign");

@@ -608,11 +608,6 @@ pub struct CampaignArgs {
     /// Keep each serve process's log in this directory (seed-<seed>-serve-<n>.log).
     #[arg(long, value_name = "DIR")]
     pub logs: Option<PathBuf>,
-
-    /// Test of the checker: create a VPS no VPSieNode tracks before the final checks (each
-    /// run must then report a no-leak violation and the campaign exit 1).
-    #[arg(long, hide = true)]
-    pub inject_leak: bool,
 }
 
 /// Parses a speed factor: a positive number up to 1000.
