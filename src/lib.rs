@@ -5,9 +5,11 @@
 //! - [`clock`]: the time source shared by everything that waits or expires, so tests and the sim control time.
 //! - [`scaling`]: pure decisions: resource quantities and the scheduler's filters.
 //! - [`sim`]: the simulated VPSie cloud (and, later, the simulated cluster).
+//! - [`yaml`]: YAML in and out, with the workspace's reader and writer settings.
 
 pub mod api;
 pub mod clock;
 pub mod cloud;
 pub mod scaling;
 pub mod sim;
+pub mod yaml;

@@ -61,7 +61,8 @@ fn committed_crd(plural: &str) -> Value {
     let path = crd_dir().join(format!("{plural}.autoscaler.vpsie.com.yaml"));
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+    vpsie_autoscaler::yaml::from_str(&text)
+        .unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
 
 fn version(crd: &Value) -> &Value {
@@ -113,11 +114,13 @@ fn cel_rules(schema: &Value) -> Vec<(String, String)> {
 }
 
 fn example_nodegroup() -> NodeGroup {
-    serde_yaml::from_str(&fixture("nodegroup-example.yaml")).expect("example NodeGroup parses")
+    vpsie_autoscaler::yaml::from_str(&fixture("nodegroup-example.yaml"))
+        .expect("example NodeGroup parses")
 }
 
 fn example_vpsienode() -> VPSieNode {
-    serde_yaml::from_str(&fixture("vpsienode-example.yaml")).expect("example VPSieNode parses")
+    vpsie_autoscaler::yaml::from_str(&fixture("vpsienode-example.yaml"))
+        .expect("example VPSieNode parses")
 }
 
 fn valid_spec() -> NodeGroupSpec {
@@ -243,8 +246,8 @@ fn committed_files_parse_as_custom_resource_definitions() {
             "{} lacks the header",
             path.display()
         );
-        let parsed: CustomResourceDefinition =
-            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let parsed: CustomResourceDefinition = vpsie_autoscaler::yaml::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(parsed, crd);
     }
 }
@@ -255,7 +258,7 @@ fn crds_yaml_is_both_files_nodegroup_first() {
     let docs: Vec<Value> = all
         .split("---\n")
         .filter(|d| !d.trim().is_empty())
-        .map(|d| serde_yaml::from_str(d).expect("each document parses"))
+        .map(|d| vpsie_autoscaler::yaml::from_str(d).expect("each document parses"))
         .collect();
     assert_eq!(
         docs,
@@ -689,8 +692,8 @@ fn nodegroup_example_round_trips_and_validates() {
     assert!(status.last_scale_time.is_some());
     assert_eq!(ng.validate(), Ok(()));
 
-    let yaml = serde_yaml::to_string(&ng).expect("serialize");
-    let back: NodeGroup = serde_yaml::from_str(&yaml).expect("re-parse");
+    let yaml = vpsie_autoscaler::yaml::to_string(&ng).expect("serialize");
+    let back: NodeGroup = vpsie_autoscaler::yaml::from_str(&yaml).expect("re-parse");
     assert_eq!(back, ng);
     // JSON names on the wire are exactly the spec's.
     let v = serde_json::to_value(&ng).expect("to json");
@@ -736,8 +739,8 @@ fn vpsienode_example_round_trips_and_validates() {
     assert_eq!(status.observed_generation, Some(1));
     assert_eq!(vn.validate(), Ok(()));
 
-    let yaml = serde_yaml::to_string(&vn).expect("serialize");
-    let back: VPSieNode = serde_yaml::from_str(&yaml).expect("re-parse");
+    let yaml = vpsie_autoscaler::yaml::to_string(&vn).expect("serialize");
+    let back: VPSieNode = vpsie_autoscaler::yaml::from_str(&yaml).expect("re-parse");
     assert_eq!(back, vn);
     let v = serde_json::to_value(&vn).expect("to json");
     assert_eq!(v["spec"]["vpsieInstanceID"], 1001);
@@ -759,7 +762,7 @@ spec:
   offeringIDs: [small-2cpu-4gb]
   osImageID: ubuntu-22.04-lts
 "#;
-    let ng: NodeGroup = serde_yaml::from_str(yaml).expect("minimal parses");
+    let ng: NodeGroup = vpsie_autoscaler::yaml::from_str(yaml).expect("minimal parses");
     let s = &ng.spec;
     assert_eq!(
         s.scale_up_policy,
@@ -794,7 +797,8 @@ spec:
 #[test]
 fn missing_required_field_is_a_parse_error_naming_it() {
     let yaml = "minNodes: 1\nmaxNodes: 2\ndatacenterID: d\nosImageID: i\n";
-    let err = serde_yaml::from_str::<NodeGroupSpec>(yaml).expect_err("offeringIDs is required");
+    let err = vpsie_autoscaler::yaml::from_str::<NodeGroupSpec>(yaml)
+        .expect_err("offeringIDs is required");
     assert!(err.to_string().contains("offeringIDs"), "{err}");
 }
 

@@ -17,7 +17,7 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Ro
 use promql_parser::label::MatchOp;
 use promql_parser::parser::Expr;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use e2e_support::Sim;
@@ -33,10 +33,7 @@ fn deploy_dir() -> PathBuf {
 fn docs(file: &str) -> Vec<Value> {
     let path = deploy_dir().join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_yaml::Deserializer::from_str(&text)
-        .map(|d| Value::deserialize(d).unwrap_or_else(|e| panic!("{file}: {e}")))
-        .filter(|v| !v.is_null())
-        .collect()
+    vpsie_autoscaler::yaml::documents(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 /// The one document of `file` of this `kind`.

@@ -8,7 +8,6 @@ use std::process::Command;
 
 mod e2e_support;
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 fn root() -> PathBuf {
@@ -33,11 +32,10 @@ fn key(v: &Value) -> Key {
 
 fn parse(text: &str) -> BTreeMap<Key, Value> {
     let mut out = BTreeMap::new();
-    for d in serde_yaml::Deserializer::from_str(text) {
-        let v = Value::deserialize(d).unwrap_or_else(|e| panic!("rendered YAML: {e}\n{text}"));
-        if !v.is_null() {
-            assert!(out.insert(key(&v), v).is_none(), "an object twice:\n{text}");
-        }
+    let docs: Vec<Value> = vpsie_autoscaler::yaml::documents(text)
+        .unwrap_or_else(|e| panic!("rendered YAML: {e}\n{text}"));
+    for v in docs {
+        assert!(out.insert(key(&v), v).is_none(), "an object twice:\n{text}");
     }
     out
 }
@@ -67,9 +65,10 @@ fn render(namespace: &str, sets: &[(&str, Value)]) -> Result<BTreeMap<Key, Value
 
 fn deploy_objects() -> BTreeMap<Key, Value> {
     let dir = root().join("deploy");
-    let k: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap())
-            .unwrap();
+    let k: Value = vpsie_autoscaler::yaml::from_str(
+        &std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap(),
+    )
+    .unwrap();
     let mut out = BTreeMap::new();
     for f in k["resources"].as_array().unwrap() {
         out.extend(parse(
@@ -134,9 +133,10 @@ fn the_chart_crds_and_app_version_are_deploys_and_the_binarys() {
             "crds/{name}: copy deploy/crds/{name} into the chart"
         );
     }
-    let c: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(chart().join("Chart.yaml")).unwrap())
-            .unwrap();
+    let c: Value = vpsie_autoscaler::yaml::from_str(
+        &std::fs::read_to_string(chart().join("Chart.yaml")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(c["apiVersion"], "v2");
     assert_eq!(c["appVersion"], env!("CARGO_PKG_VERSION"));
     assert_eq!(c["version"], env!("CARGO_PKG_VERSION"));

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use e2e_support::{assert_one_error_line, assert_success, items, text, until, Sim};
@@ -19,17 +18,15 @@ const NS: &str = "kube-system";
 /// (kind, namespace, name) of every object deploy/kustomization.yaml lists, with the object.
 fn deploy_objects() -> BTreeMap<(String, String, String), Value> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
-    let k: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap())
-            .unwrap();
+    let k: Value = vpsie_autoscaler::yaml::from_str(
+        &std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap(),
+    )
+    .unwrap();
     let mut out = BTreeMap::new();
     for f in k["resources"].as_array().unwrap() {
         let text = std::fs::read_to_string(dir.join(f.as_str().unwrap())).unwrap();
-        for d in serde_yaml::Deserializer::from_str(&text) {
-            let v = Value::deserialize(d).unwrap();
-            if !v.is_null() {
-                out.insert(key(&v), v);
-            }
+        for v in vpsie_autoscaler::yaml::documents::<Value>(&text).unwrap() {
+            out.insert(key(&v), v);
         }
     }
     out
@@ -77,8 +74,9 @@ fn dry_run_yaml_is_the_objects_of_deploy_and_touches_no_cluster() {
         .unwrap();
     assert_success(&out, "install --dry-run -o yaml");
     let mut printed = BTreeMap::new();
-    for d in serde_yaml::Deserializer::from_str(&text(&out.stdout)) {
-        let v = Value::deserialize(d).expect("the dry run prints YAML");
+    for v in vpsie_autoscaler::yaml::documents::<Value>(&text(&out.stdout))
+        .expect("the dry run prints YAML")
+    {
         printed.insert(key(&v), v);
     }
     assert_eq!(printed, deploy_objects());

@@ -321,11 +321,7 @@ fn offline_commands_work_as_a_kubectl_plugin() {
     );
     assert_eq!(run(&["man"]), read("man/kubectl-vpsie.1"));
     let docs = |yaml: &str| -> Vec<serde_json::Value> {
-        use serde::Deserialize;
-        serde_yaml::Deserializer::from_str(yaml)
-            .map(|d| serde_json::Value::deserialize(d).expect("yaml"))
-            .filter(|v| !v.is_null())
-            .collect()
+        vpsie_autoscaler::yaml::documents(yaml).expect("yaml")
     };
     let mut want = docs(&read("deploy/crds/nodegroups.autoscaler.vpsie.com.yaml"));
     want.extend(docs(&read(

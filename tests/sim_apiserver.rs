@@ -50,9 +50,9 @@ fn api_status(e: kube::Error) -> kube::core::Status {
 async fn install_crds(client: &Client) {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let text = include_str!("fixtures/apiserver/crds.yaml");
-    for doc in serde_yaml::Deserializer::from_str(text) {
-        let crd: CustomResourceDefinition =
-            serde::Deserialize::deserialize(doc).expect("fixture CRD parses");
+    let crds: Vec<CustomResourceDefinition> =
+        vpsie_autoscaler::yaml::documents(text).expect("fixture CRDs parse");
+    for crd in crds {
         let name = crd.metadata.name.clone().expect("named");
         api.patch(
             &name,

@@ -32,7 +32,8 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 /// The most pods each workload of the scenario file asks for at once, summed.
 fn most_pods(scenario: &Path) -> u64 {
     let v: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(scenario).expect("read")).expect("yaml");
+        vpsie_autoscaler::yaml::from_str(&std::fs::read_to_string(scenario).expect("read"))
+            .expect("yaml");
     v["workloads"]
         .as_array()
         .map(|ws| {
@@ -268,7 +269,8 @@ fn each_example_scenario_holds_the_invariants() {
                 let samples = read_json(&report.join("samples.json"));
                 check_summary(&what, &summary, Some(&samples), most_pods(&file));
                 let v: Value =
-                    serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+                    vpsie_autoscaler::yaml::from_str(&std::fs::read_to_string(&file).unwrap())
+                        .unwrap();
                 assert_eq!(
                     summary["faults"].as_array().map(Vec::len),
                     v["faults"].as_array().map(Vec::len),

@@ -45,7 +45,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
 /// One CRD as YAML (a single document, no leading `---`).
 pub fn crd_yaml(crd: &CustomResourceDefinition) -> String {
     // Serializing a CustomResourceDefinition (plain strings, numbers, maps) cannot fail.
-    serde_yaml::to_string(crd).expect("a CustomResourceDefinition serializes to YAML")
+    crate::yaml::to_string(crd).expect("a CustomResourceDefinition serializes to YAML")
 }
 
 /// All CRDs as one multi-document YAML stream (`NodeGroup` first), e.g. for `kubectl apply -f -`.

@@ -3,7 +3,6 @@
 //! a client that authenticates as that ServiceAccount so every request of the reconciler is
 //! authorized by them.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::sim::apiserver::{ApiServerError, Gvr, SimApiServer, WriteOptions};
@@ -34,11 +33,9 @@ pub const MANIFESTS: &[(&str, &str)] = &[
 pub fn objects() -> Result<Vec<(Gvr, Option<String>, Value)>, String> {
     let mut out = Vec::new();
     for (file, text) in MANIFESTS {
-        for doc in serde_yaml::Deserializer::from_str(text) {
-            let v = Value::deserialize(doc).map_err(|e| format!("deploy/{file}: {e}"))?;
-            if v.is_null() {
-                continue;
-            }
+        let docs: Vec<Value> =
+            crate::yaml::documents(text).map_err(|e| format!("deploy/{file}: {e}"))?;
+        for v in docs {
             let kind = v["kind"].as_str().unwrap_or("");
             let (gvr, namespaced) = match kind {
                 "ServiceAccount" => (Gvr::core("serviceaccounts"), true),

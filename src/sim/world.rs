@@ -205,7 +205,7 @@ impl SimWorld {
         )?;
         if config.example_nodegroup {
             let ng: Value =
-                serde_yaml::from_str(EXAMPLE_NODEGROUP).map_err(|e| SimWorldError::Seed {
+                crate::yaml::from_str(EXAMPLE_NODEGROUP).map_err(|e| SimWorldError::Seed {
                     what: "the example NodeGroup".into(),
                     message: e.to_string(),
                 })?;
@@ -314,7 +314,7 @@ mod tests {
 
     #[test]
     fn the_example_nodegroup_is_the_spec_example_and_valid() {
-        let ng: crate::api::NodeGroup = serde_yaml::from_str(EXAMPLE_NODEGROUP).expect("parses");
+        let ng: crate::api::NodeGroup = crate::yaml::from_str(EXAMPLE_NODEGROUP).expect("parses");
         assert_eq!(ng.metadata.name.as_deref(), Some("production-workers"));
         ng.validate().expect("valid");
         assert!(ng.status.is_none());

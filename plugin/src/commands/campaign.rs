@@ -171,7 +171,10 @@ pub async fn run(args: &CampaignArgs, format: OutputFormat) -> Result<(), Plugin
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
-        OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&report).unwrap_or_default()),
+        OutputFormat::Yaml => print!(
+            "{}",
+            vpsie_autoscaler::yaml::to_string(&report).unwrap_or_default()
+        ),
         _ => print!("{}", report.to_markdown()),
     }
     let failed: Vec<String> = report

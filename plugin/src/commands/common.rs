@@ -367,7 +367,7 @@ pub fn structured<T: Serialize>(
                 .map_err(|e| PluginError::Api(format!("encoding JSON: {e}"))),
         ),
         OutputFormat::Yaml => Some(
-            serde_yaml::to_string(value)
+            vpsie_autoscaler::yaml::to_string(value)
                 .map_err(|e| PluginError::Api(format!("encoding YAML: {e}"))),
         ),
         OutputFormat::Table | OutputFormat::Wide => None,

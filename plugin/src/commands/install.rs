@@ -170,16 +170,12 @@ pub fn parse_version(text: &str) -> Result<String, String> {
 /// Every object of the manifests, in apply order, with the Deployment's image set to
 /// `kubectl-vpsie:<version>`. Pure.
 pub fn objects(version: &str) -> Result<Vec<Object>, PluginError> {
-    use serde::Deserialize;
     let mut out = Vec::new();
     for m in MANIFESTS {
-        for doc in serde_yaml::Deserializer::from_str(m.text) {
-            let mut value = Value::deserialize(doc).map_err(|e| {
-                PluginError::Config(format!("embedded manifest deploy/{}: {e}", m.file))
-            })?;
-            if value.is_null() {
-                continue;
-            }
+        let docs: Vec<Value> = vpsie_autoscaler::yaml::documents(m.text).map_err(|e| {
+            PluginError::Config(format!("embedded manifest deploy/{}: {e}", m.file))
+        })?;
+        for mut value in docs {
             let field = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_string);
             let (Some(api_version), Some(kind), Some(name)) = (
                 field("/apiVersion"),
@@ -258,7 +254,7 @@ pub fn render(objects: &[Object], format: OutputFormat) -> Result<String, Plugin
             for o in objects {
                 out.push_str("---\n");
                 out.push_str(
-                    &serde_yaml::to_string(&o.value)
+                    &vpsie_autoscaler::yaml::to_string(&o.value)
                         .map_err(|e| PluginError::Api(format!("encoding YAML: {e}")))?,
                 );
             }
@@ -839,11 +835,9 @@ mod tests {
 
     #[test]
     fn the_embedded_manifests_are_the_kustomization_resources_in_order() {
-        use serde::Deserialize;
-        let k: Value = Value::deserialize(serde_yaml::Deserializer::from_str(include_str!(
-            "../../../deploy/kustomization.yaml"
-        )))
-        .expect("kustomization parses");
+        let k: Value =
+            vpsie_autoscaler::yaml::from_str(include_str!("../../../deploy/kustomization.yaml"))
+                .expect("kustomization parses");
         let listed: Vec<&str> = k["resources"]
             .as_array()
             .expect("resources")
@@ -948,12 +942,10 @@ mod tests {
 
     #[test]
     fn dry_run_yaml_is_every_document_of_the_manifests() {
-        use serde::Deserialize;
         let objs = objects(env!("CARGO_PKG_VERSION")).unwrap();
         let text = render(&objs, OutputFormat::Yaml).unwrap();
-        let docs: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
-            .map(|d| Value::deserialize(d).unwrap())
-            .collect();
+        assert_eq!(text.matches("---\n").count(), objs.len(), "{text}");
+        let docs: Vec<Value> = vpsie_autoscaler::yaml::documents(&text).unwrap();
         assert_eq!(docs.len(), objs.len());
         let json: Value =
             serde_json::from_str(&render(&objs, OutputFormat::Json).unwrap()).unwrap();

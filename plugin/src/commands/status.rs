@@ -908,7 +908,7 @@ async fn run_watch(
                 } else {
                     format!(
                         "---\n{}",
-                        serde_yaml::to_string(&view)
+                        vpsie_autoscaler::yaml::to_string(&view)
                             .map_err(|e| PluginError::Api(e.to_string()))?
                     )
                 };
@@ -1324,7 +1324,7 @@ web:
         assert_eq!(json["nodesByPhase"]["Ready"], 3);
         let back: StatusView = serde_json::from_value(json).expect("reads back");
         assert_eq!(back, v);
-        let yaml = serde_yaml::to_string(&v).expect("yaml");
+        let yaml = vpsie_autoscaler::yaml::to_string(&v).expect("yaml");
         assert!(yaml.starts_with("schemaVersion: 1\n"), "{yaml}");
     }
 

@@ -269,7 +269,7 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, StatusError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
     if ct.contains("yaml") {
-        serde_yaml::from_slice(body)
+        crate::yaml::from_slice(body)
             .map_err(|e| StatusError::bad_request(format!("error decoding YAML body: {e}")))
     } else if ct.contains("protobuf") {
         super::protobuf::decode(body)

@@ -79,7 +79,7 @@ pub fn apply_patch(kind: PatchKind, target: &mut Value, body: &[u8]) -> Result<(
 
 /// Parses a server-side apply body (YAML or JSON).
 pub fn parse_apply(body: &[u8]) -> Result<Value, StatusError> {
-    let v: Value = serde_yaml::from_slice(body).map_err(|e| {
+    let v: Value = crate::yaml::from_slice(body).map_err(|e| {
         StatusError::bad_request(format!(
             "error decoding YAML: {e}: the apply configuration must be one YAML or JSON object"
         ))

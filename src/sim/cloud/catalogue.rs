@@ -502,7 +502,7 @@ datacenters:
 images:
   - {id: img, name: Img, version: "1", distribution: deb}
 "#;
-        let c: Catalogue = serde_yaml::from_str(yaml).expect("parses");
+        let c: Catalogue = crate::yaml::from_str(yaml).expect("parses");
         let c = c.validated().expect("valid");
         assert_eq!(c.offering("b").and_then(|o| o.boxsize_id), Some(1));
         assert_eq!(c.offering("a").and_then(|o| o.boxsize_id), Some(2));

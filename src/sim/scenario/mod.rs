@@ -481,9 +481,8 @@ pub const MAX_SPEED: f64 = 100.0;
 impl Scenario {
     /// Reads and checks a scenario file's text.
     pub fn parse(text: &str) -> Result<Self, ScenarioError> {
-        let de = serde_yaml::Deserializer::from_str(text);
         let mut s: Scenario =
-            serde_path_to_error::deserialize(de).map_err(|e| path_error(text, &e))?;
+            crate::yaml::from_str_with_path(text).map_err(|b| path_error(text, &b.0, &b.1))?;
         s.check(text)?;
         for ng in &mut s.node_groups {
             ng.metadata
@@ -533,28 +532,28 @@ impl Scenario {
     /// Replaces the NodeGroups (for `simulate --nodegroups`); checks them as `parse` does.
     pub fn with_node_groups(mut self, text: &str) -> Result<Self, ScenarioError> {
         let mut groups = Vec::new();
-        for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-            let v = serde_yaml::Value::deserialize(doc).map_err(|e| yaml_error(&e))?;
+        // empty documents (a trailing `---`, comments only) are skipped: `document N` counts
+        // the others
+        let docs: Vec<serde_json::Value> =
+            crate::yaml::documents(text).map_err(|e| yaml_error(text, &e))?;
+        let not_a_group = |i: usize, e: serde_json::Error| ScenarioError {
+            line: None,
+            field: format!("document {}", i + 1),
+            message: format!("not a NodeGroup: {e}"),
+        };
+        for (i, v) in docs.into_iter().enumerate() {
             match v {
-                serde_yaml::Value::Null => {}
-                serde_yaml::Value::Sequence(items) => {
+                serde_json::Value::Array(items) => {
                     for item in items {
-                        groups.push(serde_yaml::from_value::<NodeGroup>(item).map_err(|e| {
-                            ScenarioError {
-                                line: None,
-                                field: format!("document {}", i + 1),
-                                message: format!("not a NodeGroup: {e}"),
-                            }
-                        })?);
+                        groups.push(
+                            serde_json::from_value::<NodeGroup>(item)
+                                .map_err(|e| not_a_group(i, e))?,
+                        );
                     }
                 }
-                other => groups.push(serde_yaml::from_value::<NodeGroup>(other).map_err(|e| {
-                    ScenarioError {
-                        line: None,
-                        field: format!("document {}", i + 1),
-                        message: format!("not a NodeGroup: {e}"),
-                    }
-                })?),
+                other => groups.push(
+                    serde_json::from_value::<NodeGroup>(other).map_err(|e| not_a_group(i, e))?,
+                ),
             }
         }
         if groups.is_empty() {
@@ -570,7 +569,7 @@ impl Scenario {
                 .get_or_insert_with(|| NAMESPACE.into());
         }
         self.node_groups = groups;
-        let yaml = serde_yaml::to_string(&self).map_err(|e| ScenarioError {
+        let yaml = crate::yaml::to_string(&self).map_err(|e| ScenarioError {
             line: None,
             field: "nodeGroups".into(),
             message: e.to_string(),
@@ -842,11 +841,14 @@ impl Scenario {
 
 /// A serde error with the path of the field it is about: the field named in full, and the
 /// line of that field when serde only knew the line of its enclosing mapping.
-fn path_error(text: &str, e: &serde_path_to_error::Error<serde_yaml::Error>) -> ScenarioError {
+fn path_error(
+    text: &str,
+    e: &crate::yaml::Error,
+    path: &serde_path_to_error::Path,
+) -> ScenarioError {
     use serde_path_to_error::Segment;
-    let mut base = yaml_error(e.inner());
-    let segs: Vec<Seg> = e
-        .path()
+    let mut base = yaml_error(text, e);
+    let mut segs: Vec<Seg> = path
         .iter()
         .filter_map(|s| match s {
             Segment::Seq { index } => Some(Seg::Index(*index)),
@@ -854,6 +856,10 @@ fn path_error(text: &str, e: &serde_path_to_error::Error<serde_yaml::Error>) -> 
             Segment::Enum { .. } | Segment::Unknown => None,
         })
         .collect();
+    // a duplicate key is reported in its mapping: name the key itself
+    if let crate::yaml::Error::DuplicateMappingKey { key: Some(k), .. } = e.without_snippet() {
+        segs.push(Seg::Key(k.clone()));
+    }
     if !segs.is_empty() {
         base.field = locate::render(&segs);
         if let Some(l) = locate(text, &segs) {
@@ -863,32 +869,22 @@ fn path_error(text: &str, e: &serde_path_to_error::Error<serde_yaml::Error>) -> 
     base
 }
 
-/// A serde_yaml error as a [`ScenarioError`]: its line and field path, and the fix where the
-/// message is serde's.
-fn yaml_error(e: &serde_yaml::Error) -> ScenarioError {
-    let text = e.to_string();
-    // serde_yaml: "workloads[0].cpu: invalid quantity ... at line 12 column 10"
-    let (body, line) = match text.rsplit_once(" at line ") {
-        Some((b, rest)) => (
-            b.to_string(),
-            rest.split_whitespace().next().and_then(|n| n.parse().ok()),
-        ),
-        None => (text.clone(), e.location().map(|l| l.line())),
-    };
-    let (field, message) = match body.split_once(": ") {
-        Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
-        _ => ("(file)".to_string(), body.clone()),
-    };
+/// A YAML error as a [`ScenarioError`]: its line, what is wrong with the value found, and the
+/// fix where the message is serde's. The field is `(file)` until [`path_error`] names it.
+fn yaml_error(text: &str, e: &crate::yaml::Error) -> ScenarioError {
+    let message = crate::yaml::message(e, text);
     let message = if message.starts_with("unknown field") {
         format!("{message}; fix the spelling (names are camelCase) or remove it")
     } else if message.starts_with("missing field") {
         format!("{message}; add it")
+    } else if matches!(e.without_snippet(), crate::yaml::Error::Eof { .. }) {
+        format!("{message}; a scenario needs at least `name:` and `duration:`")
     } else {
         message
     };
     ScenarioError {
-        line,
-        field,
+        line: crate::yaml::line(e),
+        field: "(file)".to_string(),
         message,
     }
 }
