@@ -139,6 +139,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         changes.pdbs.clone(),
         |_| {},
     );
+    ctx.set_node_cache(nodes.clone());
     let stores = Stores {
         pods,
         nodes,
