@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::Node;
 use kube::api::{Patch, PatchParams, PostParams};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
 use vpsie_autoscaler::api::{k8s_time, EventReason, NodeGroup, VPSieNode};
 use vpsie_autoscaler::clock::SharedClock;
@@ -14,6 +16,7 @@ use vpsie_autoscaler::cloud::{Offering, Vps, VpsieClient};
 use crate::config::ReconcilerConfig;
 use crate::error::Result;
 use crate::events::Recorder;
+use crate::lifecycle::NodeObservation;
 use crate::metrics::ControllerMetrics;
 use crate::report::{Decision, DecisionAction, StatusBoard};
 
@@ -60,10 +63,27 @@ pub struct Context {
     pub scale_lock: tokio::sync::Mutex<()>,
     /// The managed-Kubernetes backend's targets and locks.
     pub managed: crate::managed::Managed,
+    /// The Node watch cache of the controllers running now.
+    nodes: Mutex<Option<Store<Node>>>,
 }
 
+/// What a list that began when `creates_done` attempts had returned says of a hostname it does
+/// not show, given the hostname's last create attempt (pure).
+fn unlisted(attempt: Option<&Attempt>, creates_done: u64) -> Unlisted {
+    match attempt {
+        Some(a) if a.seq > creates_done => match &a.vps {
+            Some(v) => Unlisted::Created(Box::new(v.clone())),
+            None => Unlisted::Unknown,
+        },
+        _ => Unlisted::Absent,
+    }
+}
+
+/// The `seq` of an attempt sent that has not returned: newer than every list.
+const SENT: u64 = u64::MAX;
+
 /// A create attempt that returned: its place in the order of returns (`creates_done` after
-/// it), and the VPS it created, when it did.
+/// it), and the VPS it created, when it did ([`SENT`] while it has not returned).
 #[derive(Debug, Clone)]
 struct Attempt {
     seq: u64,
@@ -96,6 +116,17 @@ pub fn listing_interval(poll: Duration, pages: u32, requests_per_minute: u32) ->
     }
     let budget = f64::from(requests_per_minute) * LISTING_SHARE / 60.0; // calls a second
     poll.max(Duration::from_secs_f64(f64::from(pages.max(1)) / budget))
+}
+
+/// How many poll intervals a VPS list may be old for the records that only need it to catch a
+/// failure (see [`check_interval`]).
+pub const CHECK_POLLS: u32 = 10;
+
+/// How old a VPS list may be for records whose progress shows in their Node (a VPS that runs
+/// registers it): a VPS that failed or vanished is seen within this long. [`CHECK_POLLS`] poll
+/// intervals (20 s at the default 2 s).
+pub fn check_interval(poll: Duration) -> Duration {
+    poll * CHECK_POLLS
 }
 
 /// A VPSieNode this process created: when, and the object the API server returned.
@@ -139,7 +170,24 @@ impl Context {
             recent: Mutex::new(HashMap::new()),
             scale_lock: tokio::sync::Mutex::new(()),
             managed: crate::managed::Managed::default(),
+            nodes: Mutex::new(None),
         }
+    }
+
+    /// Sets the Node watch cache (when the controllers start).
+    pub fn set_node_cache(&self, nodes: Store<Node>) {
+        *self.nodes.lock().unwrap_or_else(|e| e.into_inner()) = Some(nodes);
+    }
+
+    /// The Node named `name` as the watch cache holds it, without a request; `None` when it
+    /// holds none (or there is no cache).
+    pub fn cached_node(&self, name: &str) -> Option<NodeObservation> {
+        let nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
+        let node = nodes.as_ref()?.get(&ObjectRef::new(name))?;
+        Some(NodeObservation {
+            name: name.to_string(),
+            ready: crate::vpsienode::node_ready(&node),
+        })
     }
 
     /// Creates a VPSieNode record and remembers it until the watch caches show it, so a plan
@@ -209,16 +257,25 @@ impl Context {
     /// wait on the cloud: one ListVMs instead of a GetVM per record, so polling stays far below
     /// the API's rate limit however many nodes are on their way.
     pub async fn vm_snapshot(&self) -> Result<VmSnapshot> {
+        self.vm_snapshot_within(self.config.poll_interval).await
+    }
+
+    /// [`Self::vm_snapshot`], a list up to [`check_interval`] old doing: for records whose
+    /// progress shows in their Node, the list only catches failures.
+    pub async fn recent_vm_snapshot(&self) -> Result<VmSnapshot> {
+        self.vm_snapshot_within(check_interval(self.config.poll_interval))
+            .await
+    }
+
+    /// Every VPS, listed when the last list is older than `age` (or the listing interval, when
+    /// longer).
+    async fn vm_snapshot_within(&self, age: Duration) -> Result<VmSnapshot> {
         let mut guard = self.vms.lock().await;
         let now = self.now();
         if let Some(snapshot) = guard.as_ref() {
             let page = self.cloud.config().page_size.max(1) as usize;
             let pages = u32::try_from(snapshot.vms.len().div_ceil(page)).unwrap_or(u32::MAX);
-            let fresh_for = listing_interval(
-                self.config.poll_interval,
-                pages,
-                self.config.vpsie_requests_per_minute,
-            );
+            let fresh_for = listing_interval(age, pages, self.config.vpsie_requests_per_minute);
             if now - snapshot.at < chrono::Duration::from_std(fresh_for).unwrap_or_default() {
                 return Ok(snapshot.clone());
             }
@@ -247,13 +304,26 @@ impl Context {
     /// number of creates in between.
     pub fn unlisted(&self, snapshot: &VmSnapshot, hostname: &str) -> Unlisted {
         let attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        match attempts.get(&hostname.to_ascii_lowercase()) {
-            Some(a) if a.seq > snapshot.creates_done => match &a.vps {
-                Some(v) => Unlisted::Created(Box::new(v.clone())),
-                None => Unlisted::Unknown,
-            },
-            _ => Unlisted::Absent,
-        }
+        unlisted(
+            attempts.get(&hostname.to_ascii_lowercase()),
+            snapshot.creates_done,
+        )
+    }
+
+    /// Records that a create attempt for `hostname` is being sent: until it returns, no list
+    /// proves the VPS absent (an attempt whose reconcile was cancelled may still create it), so
+    /// a look at the hostname asks VPSie ([`Unlisted::Unknown`]).
+    pub fn create_sent(&self, hostname: &str) {
+        self.attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                hostname.to_ascii_lowercase(),
+                Attempt {
+                    seq: SENT,
+                    vps: None,
+                },
+            );
     }
 
     /// The highest VPS id known: in the shared list, and among the VPS created since.
@@ -365,6 +435,34 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_create_not_returned_leaves_the_hostname_to_a_look_up() {
+        let returned = |seq, vps: Option<Vps>| Attempt { seq, vps };
+        let vps = Vps {
+            id: 7,
+            ..Vps::default()
+        };
+        // a list that began after the attempt returned would show its VPS: absent means gone
+        assert_eq!(unlisted(None, 3), Unlisted::Absent);
+        assert_eq!(
+            unlisted(Some(&returned(3, Some(vps.clone()))), 3),
+            Unlisted::Absent
+        );
+        // an attempt that returned after the list began stands for it, or asks
+        assert_eq!(
+            unlisted(Some(&returned(4, Some(vps.clone()))), 3),
+            Unlisted::Created(Box::new(vps))
+        );
+        assert_eq!(unlisted(Some(&returned(4, None)), 3), Unlisted::Unknown);
+        // sent, not returned (its reconcile cancelled, say): no list, however new, says absent
+        for done in [0, 3, 1_000_000] {
+            assert_eq!(
+                unlisted(Some(&returned(SENT, None)), done),
+                Unlisted::Unknown
+            );
+        }
+    }
 
     #[test]
     fn a_list_is_fresh_for_the_poll_interval_while_it_is_cheap() {

@@ -105,7 +105,8 @@ pub fn plan(
     })
 }
 
-/// Checks every group and adds the nodes headroom asks for.
+/// Checks every group and adds the nodes headroom asks for; returns how many groups it
+/// decided to grow (in a dry run too).
 pub async fn act(
     ctx: &Context,
     groups: &[Arc<NodeGroup>],
@@ -114,8 +115,9 @@ pub async fn act(
     collected: &Collected,
     offerings: &BTreeMap<String, Vec<OfferingFacts>>,
     catalogue: &BTreeMap<String, OfferingFacts>,
-) -> Result<()> {
+) -> Result<usize> {
     let now = ctx.now();
+    let mut decided = 0;
     for group in groups {
         if blocked(ctx, group).is_some() {
             continue;
@@ -133,6 +135,7 @@ pub async fn act(
         ) else {
             continue;
         };
+        decided += 1;
         let h = p.headroom;
         let message = format!(
             "Scaling up by {} node(s) of {} for headroom: pods request cpu {:.0}%, memory {:.0}% of the group's allocatable, at or above scaleUpPolicy thresholds {}%/{}%{}",
@@ -177,7 +180,7 @@ pub async fn act(
         )
         .await?;
     }
-    Ok(())
+    Ok(decided)
 }
 
 #[cfg(test)]

@@ -56,6 +56,38 @@ pub enum VmObservation {
     Present(Box<Vps>),
     /// The cloud says there is no such VM (404, or no VM with the hostname).
     Absent,
+    /// Not looked at ([`vm_look`] said no look was needed).
+    Unobserved,
+}
+
+/// How recent a look at the VPS a record needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmLook {
+    /// None: the phase does not read it (Ready, Terminating), or the record's Node is Ready, so
+    /// its VPS runs (its kubelet reports), which is all Provisioned and Joining check.
+    None,
+    /// A VPS list up to the check interval old, shared by every record waiting: what the record
+    /// waits for shows in its Node (registering says the VPS runs), so the list only catches a
+    /// VPS that failed or vanished, and the create's own look-up (an older list does as well:
+    /// the creates that returned since it began are remembered, see `Context::unlisted`).
+    Recent,
+    /// A list no older than the poll interval: a VPS being deleted.
+    Fresh,
+}
+
+/// The look at the VPS a record in `phase` needs, its Node being `node` (pure).
+pub fn vm_look(phase: VPSieNodePhase, node: Option<&NodeObservation>) -> VmLook {
+    match phase {
+        VPSieNodePhase::Ready | VPSieNodePhase::Terminating => VmLook::None,
+        VPSieNodePhase::Provisioned | VPSieNodePhase::Joining if node.is_some_and(|n| n.ready) => {
+            VmLook::None
+        }
+        VPSieNodePhase::Pending
+        | VPSieNodePhase::Provisioning
+        | VPSieNodePhase::Provisioned
+        | VPSieNodePhase::Joining => VmLook::Recent,
+        VPSieNodePhase::Failed | VPSieNodePhase::Deleting => VmLook::Fresh,
+    }
 }
 
 /// What to do next. (A transient return value, never stored, so its size does not matter.)
@@ -203,8 +235,10 @@ pub fn step(
                     requeue: Some(timeouts.poll),
                 }
             }
+            VmObservation::Unobserved => Step::Wait(timeouts.poll),
         },
         VPSieNodePhase::Provisioning => match vm {
+            VmObservation::Unobserved => Step::Wait(timeouts.poll),
             VmObservation::Absent => failed(
                 status,
                 EventReason::ProvisioningFailed,
@@ -215,10 +249,19 @@ pub fn step(
                 now,
             ),
             VmObservation::Present(vps) => match vps.phase() {
-                VmPhase::Running => {
+                // a VPS whose Node registered runs, whatever an older list says of its creation
+                phase
+                    if phase == VmPhase::Running
+                        || (matches!(phase, VmPhase::Provisioning | VmPhase::Unknown)
+                            && node.is_some()) =>
+                {
                     status.phase = VPSieNodePhase::Provisioned;
                     status.provisioned_at = Some(k8s_time(now));
-                    status.vpsie_status = vps.status.clone();
+                    status.vpsie_status = if phase == VmPhase::Running {
+                        vps.status.clone()
+                    } else {
+                        Some("running".to_string())
+                    };
                     status.resources = Some(vpsie_autoscaler::api::NodeResources {
                         cpu: i32::try_from(vps.cpu.unwrap_or(0)).unwrap_or(i32::MAX),
                         memory_mb: vps.ram.unwrap_or(0),
@@ -369,6 +412,7 @@ pub fn step(
         VPSieNodePhase::Failed | VPSieNodePhase::Deleting => match vm {
             VmObservation::Present(vps) => Step::DeleteVm(vps.id),
             VmObservation::Absent => Step::Release,
+            VmObservation::Unobserved => Step::Wait(timeouts.poll),
         },
         // draining is scale-down's business
         VPSieNodePhase::Terminating => Step::Wait(timeouts.poll),
@@ -381,6 +425,8 @@ pub fn finalize(vm: &VmObservation) -> Step {
     match vm {
         VmObservation::Present(vps) => Step::DeleteVm(vps.id),
         VmObservation::Absent => Step::Release,
+        // never passed: a record being deleted always looks
+        VmObservation::Unobserved => Step::Wait(Duration::from_secs(2)),
     }
 }
 
@@ -439,6 +485,92 @@ mod tests {
             Step::Update { status, .. } => Some(status.phase),
             _ => None,
         }
+    }
+
+    #[test]
+    fn a_record_looks_at_its_vps_only_as_often_as_failures_need() {
+        use VPSieNodePhase::*;
+        for (phase, node_seen, look) in [
+            (Pending, None, VmLook::Recent),
+            (Provisioning, None, VmLook::Recent),
+            (Provisioning, Some(node(true)), VmLook::Recent),
+            (Provisioned, None, VmLook::Recent),
+            (Joining, Some(node(false)), VmLook::Recent),
+            (Provisioned, Some(node(true)), VmLook::None),
+            (Joining, Some(node(true)), VmLook::None),
+            (Ready, None, VmLook::None),
+            (Terminating, None, VmLook::None),
+            (Failed, None, VmLook::Fresh),
+            (Deleting, Some(node(true)), VmLook::Fresh),
+        ] {
+            assert_eq!(
+                vm_look(phase, node_seen.as_ref()),
+                look,
+                "{phase:?} {node_seen:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_registered_node_says_the_vps_runs_but_not_over_a_failure() {
+        let tm = Timeouts::default();
+        let v = vn(VPSieNodePhase::Provisioning, 1001);
+        // an older list still says creating, but the VPS's kubelet registered its Node
+        match step(&v, &vps(1001, "creating"), Some(&node(false)), t(20), &tm) {
+            Step::Update { status, spec, .. } => {
+                assert_eq!(status.phase, VPSieNodePhase::Provisioned);
+                assert_eq!(status.vpsie_status.as_deref(), Some("running"));
+                assert_eq!(spec.unwrap().ip_address.as_deref(), Some("192.0.2.10"));
+            }
+            s => panic!("{s:?}"),
+        }
+        // without a Node, creating is waited on
+        let waiting = step(&v, &vps(1001, "creating"), None, t(20), &tm);
+        assert_eq!(phase_of(&waiting), Some(VPSieNodePhase::Provisioning));
+        // a failed, stopped or vanished VPS is not taken for running because of a Node
+        let failed = step(&v, &vps(1001, "failed"), Some(&node(true)), t(20), &tm);
+        assert_eq!(phase_of(&failed), Some(VPSieNodePhase::Failed));
+        let stopped = step(&v, &vps(1001, "stopped"), Some(&node(true)), t(20), &tm);
+        assert_eq!(phase_of(&stopped), Some(VPSieNodePhase::Provisioning));
+        let gone = step(&v, &VmObservation::Absent, Some(&node(true)), t(20), &tm);
+        assert_eq!(phase_of(&gone), Some(VPSieNodePhase::Failed));
+    }
+
+    #[test]
+    fn a_ready_node_needs_no_look_at_its_vps_and_no_look_decides_nothing_else() {
+        let tm = Timeouts::default();
+        for phase in [VPSieNodePhase::Provisioned, VPSieNodePhase::Joining] {
+            let s = step(
+                &vn(phase, 1001),
+                &VmObservation::Unobserved,
+                Some(&node(true)),
+                t(70),
+                &tm,
+            );
+            assert_eq!(phase_of(&s), Some(VPSieNodePhase::Ready), "{phase:?}");
+        }
+        // not looked at is not gone: nothing fails or is released on it
+        for phase in [
+            VPSieNodePhase::Pending,
+            VPSieNodePhase::Provisioning,
+            VPSieNodePhase::Failed,
+        ] {
+            assert_eq!(
+                step(
+                    &vn(phase, 1001),
+                    &VmObservation::Unobserved,
+                    None,
+                    t(70),
+                    &tm
+                ),
+                Step::Wait(tm.poll),
+                "{phase:?}"
+            );
+        }
+        assert!(matches!(
+            finalize(&VmObservation::Unobserved),
+            Step::Wait(_)
+        ));
     }
 
     #[test]

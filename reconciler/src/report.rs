@@ -63,7 +63,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use vpsie_autoscaler::api::{annotations, NodeGroup};
 use vpsie_autoscaler::clock::{self, SharedClock};
-use vpsie_autoscaler::cloud::{BreakerState, VpsieClient};
+use vpsie_autoscaler::cloud::{BreakerState, CloudMetrics, VpsieClient};
 
 use crate::creds::CredentialsState;
 use crate::leader::LeaderState;
@@ -452,6 +452,17 @@ pub struct CloudCounters {
     pub rate_limit_waits: u64,
     /// `vpsie_api_rate_limited_total`.
     pub rate_limited: u64,
+}
+
+impl CloudCounters {
+    /// The counters of `metrics`, read directly (what [`cloud_counters`] reads from their text).
+    pub fn of(metrics: &CloudMetrics) -> Self {
+        Self {
+            errors_by_type: metrics.errors_by_type(),
+            rate_limit_waits: metrics.rate_limit_waits(),
+            rate_limited: metrics.rate_limited(),
+        }
+    }
 }
 
 fn sample_value(line: &str) -> Option<u64> {
@@ -848,11 +859,13 @@ impl ReportSources {
         window: &mut ApiErrorWindow,
         node_groups: BTreeMap<String, GroupReport>,
     ) -> StatusReport {
-        let counters = self
-            .registry
-            .as_ref()
-            .map(|r| cloud_counters(&crate::metrics::encode(r)))
-            .unwrap_or_default();
+        // read from the client's metrics: encoding the whole registry every second to read
+        // three counters cost more than the rest of the report
+        let counters = match (&self.vpsie, &self.registry) {
+            (Some(c), _) => CloudCounters::of(c.metrics()),
+            (None, Some(r)) => cloud_counters(&crate::metrics::encode(r)),
+            (None, None) => CloudCounters::default(),
+        };
         window.record(now, &counters.errors_by_type);
         let (leader, is_leader) = match &self.leader {
             Some(l) => {
@@ -1387,6 +1400,39 @@ mod tests {
         );
         assert_eq!((c.rate_limit_waits, c.rate_limited), (3, 2));
         assert_eq!(cloud_counters("garbage {\n"), CloudCounters::default());
+    }
+
+    #[test]
+    fn counters_read_directly_are_those_of_the_metrics_text() {
+        use vpsie_autoscaler::cloud::ErrorClass;
+        let mut registry = Registry::default();
+        let m = CloudMetrics::new(&mut registry);
+        assert_eq!(CloudCounters::of(&m), CloudCounters::default());
+        for class in [
+            ErrorClass::ServerError,
+            ErrorClass::ServerError,
+            ErrorClass::RateLimited,
+            ErrorClass::Network,
+        ] {
+            m.observe_error(class);
+        }
+        m.observe_refusal(ErrorClass::CircuitOpen);
+        m.observe_rate_limit_wait(0.5);
+        let before = crate::metrics::encode(&registry);
+        let direct = CloudCounters::of(&m);
+        assert_eq!(direct, cloud_counters(&before));
+        assert_eq!(
+            direct.errors_by_type,
+            counts(&[
+                ("server_error", 2),
+                ("rate_limited", 1),
+                ("network", 1),
+                ("circuit_open", 1)
+            ])
+        );
+        assert_eq!((direct.rate_limit_waits, direct.rate_limited), (1, 1));
+        // reading adds no series to /metrics
+        assert_eq!(crate::metrics::encode(&registry), before);
     }
 
     #[test]

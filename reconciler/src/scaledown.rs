@@ -444,10 +444,11 @@ pub fn group_report(
 /// Runs rounds forever.
 pub async fn run(ctx: Arc<Context>, stores: Stores) {
     let mut unneeded = BTreeMap::new();
+    let mut last = None;
     loop {
         tokio::time::sleep(ctx.real(ctx.config.scale_down_interval)).await;
         let started = Instant::now();
-        let result = run_round(&ctx, &stores, &mut unneeded).await;
+        let result = run_round(&ctx, &stores, &mut unneeded, &mut last).await;
         ctx.metrics.observe_reconcile(
             "scaledown",
             started.elapsed().as_secs_f64(),
@@ -459,10 +460,101 @@ pub async fn run(ctx: Arc<Context>, stores: Stores) {
     }
 }
 
-fn snapshot(ctx: &Context, stores: &Stores) -> Snapshot {
+/// A round, longest: one that reads the same inputs as the last is evaluated again after this
+/// much time anyway, against an input [`unchanged`] would not see.
+pub const LONGEST_SKIP: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// What the last evaluated round read, when it decided nothing to do, and until when a round
+/// over the same inputs decides the same.
+#[derive(Debug, Clone)]
+pub struct LastRound {
+    /// [`CacheChanges::read`](crate::scaleup::CacheChanges::read) before the caches were read.
+    pub changes: [u64; 6],
+    /// The VPSieNodes the round read, those created but not yet in the cache included.
+    pub vpsienodes: Vec<Arc<VPSieNode>>,
+    /// Each group's usable offerings (offerings backed off leave them).
+    pub offerings: BTreeMap<String, Vec<OfferingFacts>>,
+    /// The catalogue.
+    pub facts: BTreeMap<String, OfferingFacts>,
+    /// The earliest instant a decision could change with the same inputs ([`next_change`]).
+    pub until: DateTime<Utc>,
+}
+
+/// Whether a round at `now` would read what `last` read and decide what it decided, so it may
+/// be skipped (pure): no cache applied an event, the VPSieNodes (those created but not yet
+/// cached included) are the same objects, the offerings are the same, and no time limit of the
+/// last round's decisions has been reached. (The breaker is checked before: an open breaker
+/// forgets the last round.)
+pub fn unchanged(
+    last: &LastRound,
+    changes: [u64; 6],
+    vpsienodes: &[Arc<VPSieNode>],
+    offerings: &BTreeMap<String, Vec<OfferingFacts>>,
+    facts: &BTreeMap<String, OfferingFacts>,
+    now: DateTime<Utc>,
+) -> bool {
+    now < last.until
+        && last.changes == changes
+        && last.vpsienodes.len() == vpsienodes.len()
+        && last
+            .vpsienodes
+            .iter()
+            .zip(vpsienodes)
+            .all(|(a, b)| Arc::ptr_eq(a, b))
+        && &last.offerings == offerings
+        && &last.facts == facts
+}
+
+/// The earliest instant after `now` at which a round over the same inputs could decide
+/// otherwise (pure): when a node's unneeded clock, or the wait after its failed drain, reaches
+/// `unneededTime`, or a group's scale-down or scale-up (headroom) stabilization window ends.
+/// `collected` is the round's, with the unneeded clocks it set ([`round`]). At most
+/// [`LONGEST_SKIP`] after `now`.
+pub fn next_change(
+    collected: &Collected,
+    groups: &[Arc<NodeGroup>],
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let policies: BTreeMap<&str, &GroupPolicy> = collected
+        .groups
+        .iter()
+        .map(|g| (g.name.as_str(), g))
+        .collect();
+    let nodes = collected.nodes.iter().flat_map(|n| {
+        let wait = policies.get(n.group.as_str()).map(|p| p.unneeded_time);
+        [n.unneeded_since, n.drain_failed_at]
+            .into_iter()
+            .flatten()
+            .filter_map(move |t| wait.map(|w| t + w))
+    });
+    let down = collected
+        .groups
+        .iter()
+        .filter_map(|g| g.last_scale_time.map(|t| t + g.stabilization_window));
+    let up = groups.iter().filter_map(|g| {
+        let last = g.status.as_ref()?.last_scale_time.as_ref()?;
+        Some(
+            chrono_time(last)
+                + chrono::Duration::seconds(i64::from(
+                    g.spec.scale_up_policy.stabilization_window_seconds,
+                )),
+        )
+    });
+    nodes
+        .chain(down)
+        .chain(up)
+        .filter(|t| *t > now)
+        .fold(now + LONGEST_SKIP, DateTime::min)
+}
+
+fn snapshot(
+    stores: &Stores,
+    groups: Vec<Arc<NodeGroup>>,
+    vpsienodes: Vec<Arc<VPSieNode>>,
+) -> Snapshot {
     Snapshot {
-        groups: stores.groups.state(),
-        vpsienodes: ctx.with_recent(stores.vpsienodes.state()),
+        groups,
+        vpsienodes,
         nodes: stores.nodes.state(),
         pods: stores.pods.state(),
         pdbs: stores.pdbs.state(),
@@ -470,21 +562,26 @@ fn snapshot(ctx: &Context, stores: &Stores) -> Snapshot {
     }
 }
 
-/// One round: collect, evaluate, act.
+/// One round: collect, evaluate, act; or nothing, when it would read what the last round read
+/// and that round decided nothing to do ([`unchanged`]). `last` is that round's memory.
 pub async fn run_round(
     ctx: &Context,
     stores: &Stores,
     unneeded: &mut BTreeMap<String, DateTime<Utc>>,
+    last: &mut Option<LastRound>,
 ) -> Result<Option<ScaleDownPlan>> {
     // headroom adds nodes: the records it counts and the ones it creates are read and written
     // under the lock scale-up and minNodes take
     let decide = ctx.scale_lock.lock().await;
-    let snap = snapshot(ctx, stores);
+    // the counts first: an event applied after this read shows in the next round's counts
+    let changes = stores.changes.read();
+    let vpsienodes = ctx.with_recent(stores.vpsienodes.state());
     let now = ctx.now();
     let breaker = ctx.cloud.breaker_snapshot();
+    let previous = last.take();
     if breaker.state == BreakerState::Open {
         // deleting needs the cloud: drain nothing that could not be deleted
-        for g in &snap.groups {
+        for g in &stores.groups.state() {
             ctx.board.record_scale_down(
                 &g.name_any(),
                 ScaleDownReport {
@@ -507,19 +604,26 @@ pub async fn run_round(
         .filter_map(crate::scaleup::offering_facts)
         .map(|o| (o.id.clone(), o))
         .collect();
+    let groups = stores.groups.state();
+    let offerings: BTreeMap<String, Vec<OfferingFacts>> = groups
+        .iter()
+        .map(|g| (g.name_any(), group_offerings(ctx, g, &catalogue)))
+        .collect();
+    if let Some(previous) = previous {
+        if unchanged(&previous, changes, &vpsienodes, &offerings, &facts, now) {
+            *last = Some(previous);
+            return Ok(None);
+        }
+    }
+    let snap = snapshot(stores, groups, vpsienodes);
     let prices: BTreeMap<String, f64> = facts
         .iter()
         .map(|(id, o)| (id.clone(), o.hourly_price))
         .collect();
-    let offerings: BTreeMap<String, Vec<OfferingFacts>> = snap
-        .groups
-        .iter()
-        .map(|g| (g.name_any(), group_offerings(ctx, g, &catalogue)))
-        .collect();
     let collected = collect(&snap, &offerings, &prices, unneeded);
     // headroom first: what it adds is on its way, and scale-down never removes what it would
     // add back (the scale-up thresholds are part of each group's policy)
-    crate::headroom::act(
+    let added = crate::headroom::act(
         ctx,
         &snap.groups,
         &snap.vpsienodes,
@@ -537,6 +641,17 @@ pub async fn run_round(
     let (collected, tracked, plan) = round(collected, unneeded, now, &options);
     *unneeded = tracked;
     act(ctx, &snap, &collected, &plan, now).await?;
+    // a round that decided something is followed by a full one (the records it changed, or in a
+    // dry run its decision again)
+    if added == 0 && plan.removals().next().is_none() {
+        *last = Some(LastRound {
+            changes,
+            until: next_change(&collected, &snap.groups, now),
+            vpsienodes: snap.vpsienodes,
+            offerings,
+            facts,
+        });
+    }
     Ok(Some(plan))
 }
 
@@ -958,5 +1073,224 @@ mod round_tests {
             verdict(&plan, "web-b"),
             &Verdict::Keep(KeepReason::DoNotDelete)
         );
+    }
+
+    fn timed_group(name: &str, last_scale: i64, up_window: i64) -> Arc<NodeGroup> {
+        from(json!({
+            "apiVersion": "autoscaler.vpsie.com/v1alpha1", "kind": "NodeGroup",
+            "metadata": {"name": name, "namespace": "kube-system"},
+            "spec": {"minNodes": 0, "maxNodes": 10, "datacenterID": "dc-us-east-1",
+                "offeringIDs": ["medium-4cpu-8gb"], "osImageID": "ubuntu-22.04-lts",
+                "scaleDownPolicy": {"unneededTime": 60, "stabilizationWindowSeconds": 60},
+                "scaleUpPolicy": {"stabilizationWindowSeconds": up_window}},
+            "status": {"lastScaleTime": t(last_scale).to_rfc3339()}
+        }))
+    }
+
+    fn medium() -> BTreeMap<String, OfferingFacts> {
+        let allocatable = NodeFacts::from_node(&node("probe", json!({})))
+            .unwrap()
+            .allocatable;
+        BTreeMap::from([(
+            "medium-4cpu-8gb".to_string(),
+            OfferingFacts {
+                id: "medium-4cpu-8gb".into(),
+                allocatable,
+                hourly_price: 0.05,
+            },
+        )])
+    }
+
+    /// Rounds every 5 s from 0 to `end` over the caches `at(s)` gives (with their change
+    /// counts), as [`run_round`] runs them: each is evaluated even when [`unchanged`] lets it
+    /// be skipped, and a skipped one must decide what the last evaluated one decided (scale-down
+    /// plan, headroom, unneeded clocks). Returns the seconds evaluated, the first at which a
+    /// round acts (removes or adds nodes), and the unneeded clocks then.
+    fn replay(
+        at: impl Fn(i64) -> (Snapshot, [u64; 6]),
+        end: i64,
+    ) -> (Vec<i64>, Option<i64>, BTreeMap<String, DateTime<Utc>>) {
+        let facts = medium();
+        let opts = ScaleDownOptions {
+            max_nonempty_per_round: 5,
+            evict_bare_pods: false,
+        };
+        let prices = BTreeMap::from([("medium-4cpu-8gb".to_string(), 0.05)]);
+        let mut unneeded = BTreeMap::new();
+        let mut last = None;
+        let mut evaluated = Vec::new();
+        for s in (0..=end).step_by(5) {
+            let now = t(s);
+            let (snap, changes) = at(s);
+            let offerings: BTreeMap<String, Vec<OfferingFacts>> = snap
+                .groups
+                .iter()
+                .map(|g| (g.name_any(), facts.values().cloned().collect()))
+                .collect();
+            let collected = collect(&snap, &offerings, &prices, &unneeded);
+            let headroom: Vec<_> = snap
+                .groups
+                .iter()
+                .map(|g| {
+                    crate::headroom::plan(
+                        g,
+                        &snap.vpsienodes,
+                        &collected,
+                        &offerings[&g.name_any()],
+                        &facts,
+                        Resources::default(),
+                        now,
+                    )
+                })
+                .collect();
+            let (collected, tracked, plan) = round(collected, &unneeded, now, &opts);
+            if let Some((memo, p, h)) = &last {
+                if unchanged(memo, changes, &snap.vpsienodes, &offerings, &facts, now) {
+                    assert_eq!(
+                        (&plan, &headroom, &tracked),
+                        (p, h, &unneeded),
+                        "the round skipped at {s} s decides otherwise"
+                    );
+                    continue;
+                }
+            }
+            evaluated.push(s);
+            unneeded = tracked;
+            if plan.removals().next().is_some() || headroom.iter().any(Option::is_some) {
+                return (evaluated, Some(s), unneeded);
+            }
+            let memo = LastRound {
+                changes,
+                until: next_change(&collected, &snap.groups, now),
+                vpsienodes: snap.vpsienodes.clone(),
+                offerings,
+                facts: facts.clone(),
+            };
+            last = Some((memo, plan, headroom));
+        }
+        (evaluated, None, unneeded)
+    }
+
+    #[test]
+    fn a_skipped_round_misses_no_window_and_no_cache_change() {
+        // web-a (a pod to move) and web-b (empty) unneeded from 0 s for 60 s; web-c's drain
+        // failed at 10 s (it waits until 70 s); the group scaled at 20 s (window until 80 s).
+        // From 30 s to 45 s a busy pod sits on web-b: its clock stops, and starts again at 45 s.
+        let mut failed = record("web-c", "web", "Ready", json!({}));
+        Arc::make_mut(&mut failed)
+            .status
+            .as_mut()
+            .unwrap()
+            .conditions = vec![VPSieNodeCondition::new(
+            VPSieNodeCondition::ERROR,
+            ConditionStatus::True,
+            EventReason::DrainFailed.as_str(),
+            "pods would not leave",
+            k8s_time(t(10)),
+        )];
+        let base = Snapshot {
+            groups: vec![timed_group("web", 20, 60)],
+            vpsienodes: vec![
+                record("web-a", "web", "Ready", json!({})),
+                record("web-b", "web", "Ready", json!({})),
+                failed,
+            ],
+            nodes: ["web-a", "web-b", "web-c", "other"]
+                .map(|n| node(n, json!({})))
+                .to_vec(),
+            pods: vec![
+                pod("mover", "web-a", "500m", owned()),
+                pod("busy", "other", "1", owned()),
+            ],
+            pdbs: Vec::new(),
+            daemonsets: Vec::new(),
+        };
+        let burst = pod("burst", "web-b", "3", owned());
+        let at = |s: i64| {
+            let mut snap = base.clone();
+            // the cache's count moves with each event: the pod added at 30 s, deleted at 45 s
+            let events = match s {
+                ..30 => 0,
+                30..45 => {
+                    snap.pods.push(burst.clone());
+                    1
+                }
+                _ => 2,
+            };
+            (snap, [events, 0, 0, 0, 0, 0])
+        };
+        let (evaluated, acted, unneeded) = replay(at, 300);
+        // 0: clocks start; 30, 45: the pod; 60: unneededTime; 70: drain wait; 80: window
+        assert_eq!(evaluated, vec![0, 30, 45, 60, 70, 80], "{evaluated:?}");
+        assert_eq!(
+            acted,
+            Some(80),
+            "web-a and web-c go as soon as the window ends"
+        );
+        assert_eq!(unneeded.get("web-b"), Some(&t(45)));
+
+        // the same records, one of them a new object (created, not yet in the cache): evaluated
+        let (snap, changes) = at(100);
+        let mut copied = snap.vpsienodes.clone();
+        copied[0] = Arc::new(copied[0].as_ref().clone());
+        let facts = medium();
+        let offerings = BTreeMap::from([("web".to_string(), facts.values().cloned().collect())]);
+        let memo = LastRound {
+            changes,
+            vpsienodes: snap.vpsienodes.clone(),
+            offerings: offerings.clone(),
+            facts: facts.clone(),
+            until: t(1000),
+        };
+        assert!(unchanged(
+            &memo,
+            changes,
+            &snap.vpsienodes,
+            &offerings,
+            &facts,
+            t(100)
+        ));
+        assert!(!unchanged(
+            &memo,
+            changes,
+            &copied,
+            &offerings,
+            &facts,
+            t(100)
+        ));
+        assert!(!unchanged(
+            &memo,
+            changes,
+            &snap.vpsienodes,
+            &BTreeMap::new(),
+            &facts,
+            t(100)
+        ));
+        assert!(!unchanged(
+            &memo,
+            changes,
+            &snap.vpsienodes,
+            &offerings,
+            &facts,
+            t(1000)
+        ));
+    }
+
+    #[test]
+    fn a_skipped_round_misses_no_headroom_window() {
+        // hot-a is 90% requested: headroom adds a node once the scale-up window (from 0 s, 100 s
+        // long) ends, though nothing else changes
+        let snap = Snapshot {
+            groups: vec![timed_group("hot", 0, 100)],
+            vpsienodes: vec![record("hot-a", "hot", "Ready", json!({}))],
+            nodes: vec![node("hot-a", json!({}))],
+            pods: vec![pod("big", "hot-a", "3500m", owned())],
+            pdbs: Vec::new(),
+            daemonsets: Vec::new(),
+        };
+        let (evaluated, acted, _) = replay(|_| (snap.clone(), [0; 6]), 300);
+        // 60 s: the scale-down window ends (nothing to remove)
+        assert_eq!(evaluated, vec![0, 60, 100]);
+        assert_eq!(acted, Some(100));
     }
 }

@@ -5,6 +5,7 @@
 //! controller provisions.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -46,6 +47,56 @@ pub struct Stores {
     pub vpsienodes: Store<VPSieNode>,
     /// Every PodDisruptionBudget.
     pub pdbs: Store<PodDisruptionBudget>,
+    /// How many watch events each cache has applied.
+    pub changes: CacheChanges,
+}
+
+/// How many watch events a cache has applied, counted after each is applied: a count read before
+/// the cache is read, and the same count read later, say the cache holds the same objects.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeCount(Arc<AtomicU64>);
+
+impl ChangeCount {
+    /// Counts one applied event.
+    pub fn bump(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The events applied so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The [`ChangeCount`] of each cache of [`Stores`].
+#[derive(Debug, Clone, Default)]
+pub struct CacheChanges {
+    /// Of `pods`.
+    pub pods: ChangeCount,
+    /// Of `nodes`.
+    pub nodes: ChangeCount,
+    /// Of `daemonsets`.
+    pub daemonsets: ChangeCount,
+    /// Of `groups`.
+    pub groups: ChangeCount,
+    /// Of `vpsienodes`.
+    pub vpsienodes: ChangeCount,
+    /// Of `pdbs`.
+    pub pdbs: ChangeCount,
+}
+
+impl CacheChanges {
+    /// Every count now (pods, nodes, DaemonSets, NodeGroups, VPSieNodes, PDBs).
+    pub fn read(&self) -> [u64; 6] {
+        [
+            self.pods.get(),
+            self.nodes.get(),
+            self.daemonsets.get(),
+            self.groups.get(),
+            self.vpsienodes.get(),
+            self.pdbs.get(),
+        ]
+    }
 }
 
 /// Whether a VPSieNode counts toward its group's size.

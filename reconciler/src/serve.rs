@@ -18,7 +18,7 @@ use crate::context::Context;
 use crate::nodegroup::{self, GroupContext};
 use crate::pods::CachedPod;
 use crate::scaledown;
-use crate::scaleup::{self, Stores};
+use crate::scaleup::{self, CacheChanges, ChangeCount, Stores};
 use crate::{trim, vpsienode};
 
 /// Hands the memory freed after the initial lists (every page of pods parsed whole, then
@@ -41,11 +41,14 @@ fn forget_version(p: &mut CachedPod) {
 }
 
 /// A cache of `api`, kept by a reflector task; `trim` drops what the reconciler never reads
-/// before an object is stored (see [`crate::trim`]); `on_change` sees every object that changed.
+/// before an object is stored (see [`crate::trim`]); `on_change` sees every object that changed;
+/// `changes` counts every watch event, each counted after the cache applied it (so a count read
+/// before the cache tells whether the cache moved since).
 fn cache<K>(
     api: Api<K>,
     config: watcher::Config,
     trim: fn(&mut K),
+    changes: ChangeCount,
     mut on_change: impl FnMut(&K) + Send + 'static,
 ) -> (Store<K>, impl Future<Output = ()> + Send)
 where
@@ -59,10 +62,18 @@ where
 {
     let (reader, writer) = reflector::store();
     let stream = reflector::reflector(writer, watcher(api, config).modify(trim).default_backoff())
-        .touched_objects()
         .for_each(move |r| {
             match r {
-                Ok(o) => on_change(&o),
+                Ok(event) => {
+                    // the reflector applied the event before passing it on
+                    changes.bump();
+                    match &event {
+                        watcher::Event::Apply(o)
+                        | watcher::Event::InitApply(o)
+                        | watcher::Event::Delete(o) => on_change(o),
+                        watcher::Event::Init | watcher::Event::InitDone => {}
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "watch failed; retrying"),
             }
             futures::future::ready(())
@@ -76,12 +87,14 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
     let ns = ctx.config.namespace.clone();
     let trigger = Arc::new(Notify::new());
 
+    let changes = CacheChanges::default();
     let t = trigger.clone();
     let (pods, pods_task) = cache(
         Api::<CachedPod>::all(client.clone()),
         // small pages: each page is parsed whole before it is trimmed
         watcher::Config::default().page_size(250),
         forget_version,
+        changes.pods.clone(),
         {
             let mut waiting = crate::pods::NewlyUnschedulable::default();
             move |p| {
@@ -95,32 +108,38 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         Api::<Node>::all(client.clone()),
         watcher::Config::default(),
         trim::node,
+        changes.nodes.clone(),
         |_| {},
     );
     let (daemonsets, ds_task) = cache(
         Api::<DaemonSet>::all(client.clone()),
         watcher::Config::default(),
         keep,
+        changes.daemonsets.clone(),
         |_| {},
     );
     let (groups, groups_task) = cache(
         Api::<NodeGroup>::namespaced(client.clone(), &ns),
         watcher::Config::default(),
         keep,
+        changes.groups.clone(),
         |_| {},
     );
     let (vpsienodes, vn_task) = cache(
         Api::<VPSieNode>::namespaced(client.clone(), &ns),
         watcher::Config::default(),
         keep,
+        changes.vpsienodes.clone(),
         |_| {},
     );
     let (pdbs, pdb_task) = cache(
         Api::<PodDisruptionBudget>::all(client.clone()),
         watcher::Config::default(),
         keep,
+        changes.pdbs.clone(),
         |_| {},
     );
+    ctx.set_node_cache(nodes.clone());
     let stores = Stores {
         pods,
         nodes,
@@ -128,6 +147,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         groups,
         vpsienodes,
         pdbs,
+        changes,
     };
     let synced = {
         let stores = stores.clone();

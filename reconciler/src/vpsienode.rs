@@ -18,7 +18,7 @@ use vpsie_autoscaler::cloud::{CloudError, CreateVpsRequest, ErrorClass};
 
 use crate::context::{Context, Unlisted};
 use crate::error::{Error, Result};
-use crate::lifecycle::{self, NodeObservation, SpecUpdate, Step, VmObservation};
+use crate::lifecycle::{self, NodeObservation, SpecUpdate, Step, VmLook, VmObservation};
 
 /// The finalizer that keeps a VPSieNode until its VPS is deleted.
 pub const FINALIZER: &str = "autoscaler.vpsie.com/vpsienode";
@@ -110,8 +110,12 @@ pub fn node_name_of(vn: &VPSieNode) -> String {
 }
 
 /// What the cloud says of the record's VPS, and whether a "no VPS with this hostname" can be
-/// trusted without another look-up (see [`Context::unlisted`]).
-async fn observe_vm(vn: &VPSieNode, ctx: &Context) -> Result<(VmObservation, bool)> {
+/// trusted without another look-up (see [`Context::unlisted`]), looked at as `look` says
+/// ([`VmLook::None`]: not at all).
+async fn observe_vm(vn: &VPSieNode, ctx: &Context, look: VmLook) -> Result<(VmObservation, bool)> {
+    if look == VmLook::None {
+        return Ok((VmObservation::Unobserved, false));
+    }
     let id = vn.spec.vpsie_instance_id;
     let name = vn.name_any();
     if id <= 0 && crate::managed::is_managed_record(vn) {
@@ -124,7 +128,11 @@ async fn observe_vm(vn: &VPSieNode, ctx: &Context) -> Result<(VmObservation, boo
     // the shared snapshot answers most looks; a VPS created after it is answered by what its
     // create returned, and a known id missing from a list newer than its create is confirmed
     // by a direct call, so a VPS is never taken for gone on a stale list
-    let snapshot = ctx.vm_snapshot().await?;
+    let snapshot = if look == VmLook::Fresh {
+        ctx.vm_snapshot().await?
+    } else {
+        ctx.recent_vm_snapshot().await?
+    };
     let hit = snapshot.vms.iter().find(|v| {
         if id > 0 {
             v.id == id
@@ -157,15 +165,19 @@ async fn observe_vm(vn: &VPSieNode, ctx: &Context) -> Result<(VmObservation, boo
     })
 }
 
+/// Whether a Node's Ready condition is True.
+pub fn node_ready(node: &Node) -> bool {
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
 async fn observe_node(vn: &VPSieNode, ctx: &Context) -> Result<Option<(NodeObservation, Node)>> {
     let api: Api<Node> = Api::all(ctx.kube.clone());
     let name = node_name_of(vn);
     Ok(api.get_opt(&name).await?.map(|node| {
-        let ready = node
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        let ready = node_ready(&node);
         (NodeObservation { name, ready }, node)
     }))
 }
@@ -210,7 +222,7 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
         if ctx.config.dry_run {
             return remove_finalizer(&api, vn).await;
         }
-        let vm = observe_vm(vn, ctx).await?.0;
+        let vm = observe_vm(vn, ctx, VmLook::Fresh).await?.0;
         return match lifecycle::finalize(&vm) {
             Step::DeleteVm(id) => {
                 delete_vps(vn, &vm, id, ctx).await?;
@@ -238,22 +250,20 @@ async fn reconcile_inner(vn: &VPSieNode, ctx: &Context) -> Result<Action> {
     if phase == VPSieNodePhase::Terminating {
         return crate::drain::drain(vn, ctx).await;
     }
-    let (vm, absence_checked) = match phase {
-        VPSieNodePhase::Ready | VPSieNodePhase::Terminating => (VmObservation::Absent, false),
-        _ => observe_vm(vn, ctx).await?,
-    };
+    // the Node first: what it shows decides how recent a look at the VPS is needed
     let node = match phase {
         VPSieNodePhase::Provisioned | VPSieNodePhase::Joining => observe_node(vn, ctx).await?,
         _ => None,
     };
+    let seen = match phase {
+        // a registered Node says the VPS runs: the watch cache tells, without a request
+        VPSieNodePhase::Provisioning => ctx.cached_node(&node_name_of(vn)),
+        _ => node.as_ref().map(|n| n.0.clone()),
+    };
+    let (vm, absence_checked) =
+        observe_vm(vn, ctx, lifecycle::vm_look(phase, seen.as_ref())).await?;
     let now = ctx.now();
-    let mut step = lifecycle::step(
-        vn,
-        &vm,
-        node.as_ref().map(|n| &n.0),
-        now,
-        &ctx.config.timeouts(),
-    );
+    let mut step = lifecycle::step(vn, &vm, seen.as_ref(), now, &ctx.config.timeouts());
     if step == Step::CreateVm {
         if ctx.config.dry_run {
             return Ok(Action::await_change());
@@ -337,7 +347,7 @@ async fn delete_vps(vn: &VPSieNode, vm: &VmObservation, id: i64, ctx: &Context) 
     if crate::managed::is_managed_record(vn) {
         let vps = match vm {
             VmObservation::Present(v) => (**v).clone(),
-            VmObservation::Absent => vpsie_autoscaler::cloud::Vps {
+            VmObservation::Absent | VmObservation::Unobserved => vpsie_autoscaler::cloud::Vps {
                 id,
                 ..Default::default()
             },
@@ -394,6 +404,7 @@ async fn create_vm(
         user_data: user_data(&group, &vn.spec.instance_type),
         ..CreateVpsRequest::default()
     };
+    ctx.create_sent(&name);
     let vps = if absence_checked {
         ctx.cloud.create_vm_after_lookup(&request).await?
     } else {

@@ -11,7 +11,7 @@ use vpsie_autoscaler::api::{NodeGroup, VPSieNode};
 use vpsie_autoscaler::sim::cloud::Operation;
 use vpsie_autoscaler::sim::world::{SimWorld, SimWorldConfig};
 use vpsie_reconciler::config::ReconcilerConfig;
-use vpsie_reconciler::context::listing_interval;
+use vpsie_reconciler::context::{check_interval, listing_interval};
 use vpsie_reconciler::runtime::{self, ServeOptions};
 
 const NODES: usize = 40;
@@ -53,7 +53,7 @@ async fn a_burst_of_creates_shares_one_vps_list_per_interval() {
 
     let records: Api<VPSieNode> = Api::namespaced(client.clone(), "kube-system");
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
+    let all_ready = loop {
         let ready = records
             .list(&ListParams::default())
             .await
@@ -63,14 +63,14 @@ async fn a_burst_of_creates_shares_one_vps_list_per_interval() {
             .filter(|r| r.status.as_ref().map(|s| s.phase.to_string()) == Some("Ready".into()))
             .count();
         if ready == NODES {
-            break;
+            break world.clock.now();
         }
         assert!(
             std::time::Instant::now() < deadline,
             "{ready}/{NODES} Ready"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
     running.stop().await;
 
     let log = world.cloud.requests();
@@ -95,6 +95,24 @@ async fn a_burst_of_creates_shares_one_vps_list_per_interval() {
     assert!(
         during <= allowed,
         "{during} VPS lists while {NODES} creates went out over {window:?}; at most {allowed} ({interval:?} apart)"
+    );
+    // once created, a record waits for its VPS to boot and its Node to register and become
+    // Ready, which the Node shows: VPS lists then only catch failures, one a check interval
+    // (polling them every interval until Ready would take one every 2.4 s)
+    let after = lists
+        .iter()
+        .filter(|t| **t > last && **t <= all_ready)
+        .count();
+    let waited = (all_ready - last).to_std().unwrap_or_default();
+    let check = check_interval(config.poll_interval);
+    let allowed = (waited.as_secs_f64() / check.as_secs_f64()).floor() as usize + 1;
+    assert!(
+        waited > interval * 3,
+        "the nodes took {waited:?} to be Ready after the last create: too short to tell"
+    );
+    assert!(
+        after <= allowed,
+        "{after} VPS lists in the {waited:?} from the last create until every node was Ready; at most {allowed} ({check:?} apart)"
     );
     world.shutdown().await;
 }

@@ -248,6 +248,11 @@ impl VpsieClient {
         &self.inner.config
     }
 
+    /// The metrics the client counts in.
+    pub fn metrics(&self) -> &CloudMetrics {
+        &self.inner.metrics
+    }
+
     /// The base URL.
     pub fn base_url(&self) -> &BaseUrl {
         &self.inner.config.base_url

@@ -3,6 +3,7 @@
 //! prometheus-client appends `_total` to counters itself, so counters are registered without
 //! it; the encoded names are the ones listed on [`CloudMetrics`].
 
+use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -200,6 +201,31 @@ impl CloudMetrics {
                 error_type: class.as_str().to_string(),
             })
             .inc();
+    }
+
+    /// `vpsie_api_errors_total` by `error_type`, for the types counted so far (as the
+    /// encoded registry lists them), read without encoding the registry.
+    pub fn errors_by_type(&self) -> BTreeMap<String, u64> {
+        ErrorClass::ALL
+            .iter()
+            .filter_map(|c| {
+                let labels = ErrorLabels {
+                    error_type: c.as_str().to_string(),
+                };
+                let n = self.errors.get(&labels)?.get();
+                Some((labels.error_type, n))
+            })
+            .collect()
+    }
+
+    /// `vpsie_api_rate_limit_waits_total`.
+    pub fn rate_limit_waits(&self) -> u64 {
+        self.rate_limit_waits.get()
+    }
+
+    /// `vpsie_api_rate_limited_total`.
+    pub fn rate_limited(&self) -> u64 {
+        self.rate_limited.get()
     }
 
     /// Sets the breaker gauge.
