@@ -1,7 +1,7 @@
 //! YAML in and out, with one set of reader and writer settings for the whole workspace.
 //!
 //! The library is serde-saphyr (already in the tree through kube): serde_yaml 0.9 is
-//! unmaintained (RUSTSEC-2024-0320). The settings keep what serde_yaml did:
+//! deprecated by its author (RustSec has no advisory for it). The settings keep what serde_yaml did:
 //!
 //! - reading: YAML 1.2 core booleans only (`yes`, `on`, `y` are strings, and a `bool` field
 //!   given one is refused), and in untyped values (`serde_json::Value`) `0755` and `1_000`
