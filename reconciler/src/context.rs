@@ -186,7 +186,7 @@ impl Context {
         let node = nodes.as_ref()?.get(&ObjectRef::new(name))?;
         Some(NodeObservation {
             name: name.to_string(),
-            ready: crate::vpsienode::node_ready(&node),
+            ready: vpsie_autoscaler::scaling::fit::node_ready(&node),
         })
     }
 

@@ -165,13 +165,7 @@ async fn observe_vm(vn: &VPSieNode, ctx: &Context, look: VmLook) -> Result<(VmOb
     })
 }
 
-/// Whether a Node's Ready condition is True.
-pub fn node_ready(node: &Node) -> bool {
-    node.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
+use vpsie_autoscaler::scaling::fit::node_ready;
 
 async fn observe_node(vn: &VPSieNode, ctx: &Context) -> Result<Option<(NodeObservation, Node)>> {
     let api: Api<Node> = Api::all(ctx.kube.clone());

@@ -555,6 +555,16 @@ fn container_requests(
     })
 }
 
+/// The node's Ready condition is True (the first `Ready` condition counts, as the scheduler
+/// reads it; a node without one is not Ready).
+pub fn node_ready(node: &Node) -> bool {
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+        .is_some_and(|c| c.status == "True")
+}
+
 impl NodeFacts {
     /// Reads a node: allocatable (capacity when allocatable is absent; 110 pods when neither
     /// says), labels, taints, cordon and Ready.
@@ -578,10 +588,7 @@ impl NodeFacts {
             },
             ..allocatable
         };
-        let ready = status
-            .and_then(|s| s.conditions.as_ref())
-            .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
-            .is_some_and(|c| c.status == "True");
+        let ready = node_ready(node);
         let spec = node.spec.as_ref();
         Ok(Self {
             name,
@@ -784,5 +791,30 @@ mod tests {
         assert_eq!(n.allocatable, Resources::new(3900, 7 << 30, 110));
         assert!(n.ready && n.unschedulable);
         assert_eq!(n.taints[0].key, "t");
+    }
+
+    #[test]
+    fn a_node_is_ready_only_when_its_ready_condition_is_true() {
+        let with = |conditions: serde_json::Value| -> Node {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "n"},
+                "status": {"conditions": conditions}
+            }))
+            .unwrap()
+        };
+        assert!(node_ready(&with(serde_json::json!([
+            {"type": "MemoryPressure", "status": "False"},
+            {"type": "Ready", "status": "True"}
+        ]))));
+        assert!(!node_ready(&with(
+            serde_json::json!([{"type": "Ready", "status": "False"}])
+        )));
+        assert!(!node_ready(&with(
+            serde_json::json!([{"type": "Ready", "status": "Unknown"}])
+        )));
+        assert!(!node_ready(&with(serde_json::json!([
+            {"type": "MemoryPressure", "status": "True"}
+        ]))));
+        assert!(!node_ready(&Node::default()), "no status: not Ready");
     }
 }
