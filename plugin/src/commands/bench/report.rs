@@ -181,6 +181,16 @@ pub struct Checks {
     pub oldest_waiting_s: Option<f64>,
 }
 
+/// A spread for the uniform groups' pods and one for the mixed groups'.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ByClass {
+    /// Pods of the uniform groups.
+    pub uniform: Option<Spread>,
+    /// Pods of the mixed groups.
+    pub mixed: Option<Spread>,
+}
+
 /// One variant: the whole workload with one rate limit.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -197,6 +207,9 @@ pub struct Variant {
     pub reaction_s: Option<Spread>,
     /// Per burst.
     pub reaction_by_burst_s: Vec<Option<Spread>>,
+    /// The uniform and the mixed groups' pods apart (absent in reports before they were kept).
+    #[serde(default)]
+    pub reaction_by_class_s: Option<ByClass>,
     /// Running - Unschedulable - boot and join, seconds.
     pub overhead_s: Option<Spread>,
     /// Per burst.
@@ -396,6 +409,13 @@ pub fn markdown(r: &Report) -> String {
                 spread_text(s)
             ));
         }
+        if let Some(c) = &v.reaction_by_class_s {
+            out.push_str(&format!(
+                "  - uniform groups' pods: {}\n  - mixed groups' pods: {}\n",
+                spread_text(&c.uniform),
+                spread_text(&c.mixed)
+            ));
+        }
         out.push_str(&format!("- overhead: {}\n", spread_text(&v.overhead_s)));
         for (i, s) in v.overhead_by_burst_s.iter().enumerate() {
             out.push_str(&format!("  - burst {}: {}\n", i + 1, spread_text(s)));
@@ -577,6 +597,10 @@ pub(crate) mod tests {
             },
             reaction_s: s,
             reaction_by_burst_s: vec![s, s, s],
+            reaction_by_class_s: Some(ByClass {
+                uniform: calc::spread(&[0.5]),
+                mixed: calc::spread(&[0.8, 1.2]),
+            }),
             overhead_s: s,
             overhead_by_burst_s: vec![s, s, s],
             burst_duration_s: vec![5.0, 6.0, 7.0],
@@ -661,6 +685,19 @@ pub(crate) mod tests {
             "{md}"
         );
         assert!(md.contains("2 cores"));
+        assert!(
+            md.contains("  - uniform groups' pods: p50 0.50 s, p95 0.50 s, max 0.50 s (n=1)\n  - mixed groups' pods: p50 "),
+            "{md}"
+        );
+        // a report written before the classes were kept still reads
+        let mut old = serde_json::to_value(&r).unwrap();
+        old["variants"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("reactionByClassS");
+        let back: Report = serde_json::from_value(old).unwrap();
+        assert!(back.variants[0].reaction_by_class_s.is_none());
+        assert!(!markdown(&back).contains("groups' pods"));
     }
 
     #[test]

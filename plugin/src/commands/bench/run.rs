@@ -20,7 +20,7 @@ use vpsie_autoscaler::sim::world::{SimWorld, SimWorldConfig, NAMESPACE};
 
 use super::calc::{self, Amount};
 use super::report::{
-    ApiUse, Checks, Footprint, RateLimit, StatusLatency, Tightness, Variant, Workload,
+    ApiUse, ByClass, Checks, Footprint, RateLimit, StatusLatency, Tightness, Variant, Workload,
 };
 use crate::error::PluginError;
 
@@ -124,10 +124,13 @@ impl Size {
         let mut g: Vec<(String, bool)> = (0..self.uniform_groups)
             .map(|i| (format!("uniform-{i:02}"), false))
             .collect();
-        g.extend((0..self.mixed_groups).map(|i| (format!("mixed-{i:02}"), true)));
+        g.extend((0..self.mixed_groups).map(|i| (format!("{MIXED_PREFIX}{i:02}"), true)));
         g
     }
 }
+
+/// How the names of the mixed groups begin, and so those of their Deployments and pods.
+pub const MIXED_PREFIX: &str = "mixed-";
 
 /// A pod shape: (name suffix, cpu, memory) and its requests.
 #[derive(Debug, Clone, Copy)]
@@ -333,6 +336,8 @@ pub struct PodTimes {
     pub running: Option<DateTime<Utc>>,
     /// The node it was bound to.
     pub node: Option<String>,
+    /// It belongs to a mixed group (its name starts with [`MIXED_PREFIX`]).
+    pub mixed: bool,
 }
 
 /// What the pod watch fills in.
@@ -354,6 +359,7 @@ fn note(book: &mut Book, obj: &Value, now: DateTime<Utc>) {
         .entry(name.to_string())
         .or_insert_with(|| PodTimes {
             burst,
+            mixed: name.starts_with(MIXED_PREFIX),
             ..PodTimes::default()
         });
     if entry.unschedulable.is_none() {
@@ -954,6 +960,8 @@ fn assemble(
     let applied = m.burst_duration.len().clamp(1, size.bursts.len());
     let bursts = size.bursts.len();
     let mut reaction: Vec<Vec<f64>> = vec![Vec::new(); bursts];
+    // reaction of the uniform groups' pods, and of the mixed groups'
+    let mut by_class: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut overhead: Vec<Vec<f64>> = vec![Vec::new(); bursts];
     let mut unschedulable = 0;
     let mut covered = 0;
@@ -973,6 +981,7 @@ fn assemble(
         }
         let b = p.burst.min(bursts - 1);
         reaction[b].push(secs(*created - u));
+        by_class[usize::from(p.mixed)].push(secs(*created - u));
         if let Some(r) = p.running {
             overhead[b].push(secs(r - u) - physical);
         }
@@ -1076,6 +1085,10 @@ fn assemble(
         },
         reaction_s: calc::spread(&all(&reaction)),
         reaction_by_burst_s: reaction.iter().map(|r| calc::spread(r)).collect(),
+        reaction_by_class_s: Some(ByClass {
+            uniform: calc::spread(&by_class[0]),
+            mixed: calc::spread(&by_class[1]),
+        }),
         overhead_s: calc::spread(&all(&overhead)),
         overhead_by_burst_s: overhead.iter().map(|r| calc::spread(r)).collect(),
         burst_duration_s: m.burst_duration,
