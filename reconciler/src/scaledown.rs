@@ -493,16 +493,45 @@ pub fn unchanged(
     facts: &BTreeMap<String, OfferingFacts>,
     now: DateTime<Utc>,
 ) -> bool {
-    now < last.until
-        && last.changes == changes
-        && last.vpsienodes.len() == vpsienodes.len()
-        && last
+    changed_input(last, changes, vpsienodes, offerings, facts, now).is_none()
+}
+
+/// The first input that differs from `last`'s, in words (`None`: [`unchanged`]). Pure.
+pub fn changed_input(
+    last: &LastRound,
+    changes: [u64; 6],
+    vpsienodes: &[Arc<VPSieNode>],
+    offerings: &BTreeMap<String, Vec<OfferingFacts>>,
+    facts: &BTreeMap<String, OfferingFacts>,
+    now: DateTime<Utc>,
+) -> Option<&'static str> {
+    const CACHES: [&str; 6] = [
+        "the pod cache",
+        "the node cache",
+        "the DaemonSet cache",
+        "the NodeGroup cache",
+        "the VPSieNode cache",
+        "the PodDisruptionBudget cache",
+    ];
+    if now >= last.until {
+        return Some("a time limit of the last round's decisions");
+    }
+    if let Some(i) = (0..6).find(|&i| last.changes[i] != changes[i]) {
+        return Some(CACHES[i]);
+    }
+    if last.vpsienodes.len() != vpsienodes.len()
+        || !last
             .vpsienodes
             .iter()
             .zip(vpsienodes)
             .all(|(a, b)| Arc::ptr_eq(a, b))
-        && &last.offerings == offerings
-        && &last.facts == facts
+    {
+        return Some("the VPSieNodes written but not yet cached");
+    }
+    if &last.offerings != offerings || &last.facts != facts {
+        return Some("the offerings");
+    }
+    None
 }
 
 /// The earliest instant after `now` at which a round over the same inputs could decide
@@ -510,6 +539,12 @@ pub fn unchanged(
 /// `unneededTime`, or a group's scale-down or scale-up (headroom) stabilization window ends.
 /// `collected` is the round's, with the unneeded clocks it set ([`round`]). At most
 /// [`LONGEST_SKIP`] after `now`.
+///
+/// A window that cannot change a decision is not waited for: the scale-down window of a group
+/// with scale-down off or paused, or with no node unneeded or after a failed drain (a node
+/// becomes unneeded only by what the caches show), and the scale-up window of a group whose
+/// headroom is off (`scaleUpPolicy` disabled, or both thresholds 0). So a cluster at rest
+/// after a burst does not evaluate a round each time one of its groups' windows ends.
 pub fn next_change(
     collected: &Collected,
     groups: &[Arc<NodeGroup>],
@@ -527,17 +562,26 @@ pub fn next_change(
             .flatten()
             .filter_map(move |t| wait.map(|w| t + w))
     });
+    let waiting: std::collections::HashSet<&str> = collected
+        .nodes
+        .iter()
+        .filter(|n| n.unneeded_since.is_some() || n.drain_failed_at.is_some())
+        .map(|n| n.group.as_str())
+        .collect();
     let down = collected
         .groups
         .iter()
+        .filter(|g| g.enabled && !g.paused && waiting.contains(g.name.as_str()))
         .filter_map(|g| g.last_scale_time.map(|t| t + g.stabilization_window));
     let up = groups.iter().filter_map(|g| {
+        let policy = &g.spec.scale_up_policy;
+        if !policy.enabled || (policy.cpu_threshold <= 0 && policy.memory_threshold <= 0) {
+            return None;
+        }
         let last = g.status.as_ref()?.last_scale_time.as_ref()?;
         Some(
             chrono_time(last)
-                + chrono::Duration::seconds(i64::from(
-                    g.spec.scale_up_policy.stabilization_window_seconds,
-                )),
+                + chrono::Duration::seconds(i64::from(policy.stabilization_window_seconds)),
         )
     });
     nodes
@@ -610,9 +654,12 @@ pub async fn run_round(
         .map(|g| (g.name_any(), group_offerings(ctx, g, &catalogue)))
         .collect();
     if let Some(previous) = previous {
-        if unchanged(&previous, changes, &vpsienodes, &offerings, &facts, now) {
-            *last = Some(previous);
-            return Ok(None);
+        match changed_input(&previous, changes, &vpsienodes, &offerings, &facts, now) {
+            None => {
+                *last = Some(previous);
+                return Ok(None);
+            }
+            Some(what) => tracing::debug!(changed = what, "scale-down round: inputs changed"),
         }
     }
     let snap = snapshot(stores, groups, vpsienodes);
@@ -1289,8 +1336,56 @@ mod round_tests {
             daemonsets: Vec::new(),
         };
         let (evaluated, acted, _) = replay(|_| (snap.clone(), [0; 6]), 300);
-        // 60 s: the scale-down window ends (nothing to remove)
-        assert_eq!(evaluated, vec![0, 60, 100]);
+        // the scale-down window (until 60 s) is not waited for: no node is unneeded
+        assert_eq!(evaluated, vec![0, 100]);
         assert_eq!(acted, Some(100));
+    }
+
+    #[test]
+    fn windows_that_decide_nothing_are_not_waited_for() {
+        // a group as the bench has them: headroom off (thresholds 0), scale-down off, its
+        // windows ending at 60 s and 100 s; full nodes. Nothing can change until the caches do.
+        let mut group = timed_group("full", 0, 100);
+        {
+            let g = Arc::make_mut(&mut group);
+            g.spec.scale_up_policy.cpu_threshold = 0;
+            g.spec.scale_up_policy.memory_threshold = 0;
+            g.spec.scale_down_policy.enabled = false;
+        }
+        let snap = Snapshot {
+            groups: vec![group.clone()],
+            vpsienodes: vec![record("full-a", "full", "Ready", json!({}))],
+            nodes: vec![node("full-a", json!({}))],
+            pods: vec![pod("big", "full-a", "3500m", owned())],
+            pdbs: Vec::new(),
+            daemonsets: Vec::new(),
+        };
+        let (evaluated, acted, _) = replay(|_| (snap.clone(), [0; 6]), 400);
+        assert_eq!(evaluated, vec![0, 300], "only the longest skip");
+        assert_eq!(acted, None);
+
+        // scale-down on, an empty node: its unneeded clock (60 s) and then the window count
+        let mut group = timed_group("idle", 30, 100);
+        {
+            let g = Arc::make_mut(&mut group);
+            g.spec.scale_up_policy.cpu_threshold = 0;
+            g.spec.scale_up_policy.memory_threshold = 0;
+            g.spec.scale_down_policy.stabilization_window_seconds = 90;
+        }
+        let snap = Snapshot {
+            groups: vec![group],
+            vpsienodes: vec![
+                record("idle-a", "idle", "Ready", json!({})),
+                record("idle-b", "idle", "Ready", json!({})),
+            ],
+            nodes: vec![node("idle-a", json!({})), node("idle-b", json!({}))],
+            pods: vec![pod("big", "idle-a", "3500m", owned())],
+            pdbs: Vec::new(),
+            daemonsets: Vec::new(),
+        };
+        let (evaluated, acted, _) = replay(|_| (snap.clone(), [0; 6]), 400);
+        // 60: idle-b unneeded long enough, the window (30 + 90) still on; 120: it ends
+        assert_eq!(evaluated, vec![0, 60, 120]);
+        assert_eq!(acted, Some(120));
     }
 }
