@@ -493,6 +493,18 @@ impl Serve {
     }
 }
 
+/// serve's log filter: warnings, the line that says its caches synced, and what
+/// `VPSIE_BENCH_SERVE_LOG` adds (e.g. `vpsie_reconciler::scaledown=debug`). With it set, the
+/// variant's temporary directory, `serve.log` in it, is kept and its path printed.
+fn serve_log_filter() -> String {
+    match std::env::var("VPSIE_BENCH_SERVE_LOG") {
+        Ok(more) if !more.trim().is_empty() => {
+            format!("warn,{},vpsie_reconciler::serve=info", more.trim())
+        }
+        _ => "warn,vpsie_reconciler::serve=info".to_string(),
+    }
+}
+
 fn spawn_serve(
     bin: &Path,
     kubeconfig: &Path,
@@ -518,7 +530,7 @@ fn spawn_serve(
         ]);
     }
     let mut child = cmd
-        .env("KUBECTL_VPSIE_LOG", "warn,vpsie_reconciler::serve=info")
+        .env("KUBECTL_VPSIE_LOG", serve_log_filter())
         .env_remove("KUBECONFIG")
         .env_remove("VPSIE_REQUESTS_PER_MINUTE")
         .env_remove("VPSIE_RATE_BURST")
@@ -616,7 +628,14 @@ pub async fn run_variant(
     )
     .await;
     world.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("VPSIE_BENCH_SERVE_LOG").is_some() {
+        progress(&format!(
+            "{name}: serve's log kept: {}",
+            dir.join("serve.log").display()
+        ));
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }
 
