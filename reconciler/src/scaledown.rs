@@ -461,7 +461,7 @@ pub async fn run(ctx: Arc<Context>, stores: Stores) {
 }
 
 /// A round, longest: one that reads the same inputs as the last is evaluated again after this
-/// much time anyway, against an input [`unchanged`] would not see.
+/// much time anyway, against an input [`changed_input`] would not see.
 pub const LONGEST_SKIP: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 /// What the last evaluated round read, when it decided nothing to do, and until when a round
@@ -484,19 +484,7 @@ pub struct LastRound {
 /// be skipped (pure): no cache applied an event, the VPSieNodes (those created but not yet
 /// cached included) are the same objects, the offerings are the same, and no time limit of the
 /// last round's decisions has been reached. (The breaker is checked before: an open breaker
-/// forgets the last round.)
-pub fn unchanged(
-    last: &LastRound,
-    changes: [u64; 6],
-    vpsienodes: &[Arc<VPSieNode>],
-    offerings: &BTreeMap<String, Vec<OfferingFacts>>,
-    facts: &BTreeMap<String, OfferingFacts>,
-    now: DateTime<Utc>,
-) -> bool {
-    changed_input(last, changes, vpsienodes, offerings, facts, now).is_none()
-}
-
-/// The first input that differs from `last`'s, in words (`None`: [`unchanged`]). Pure.
+/// forgets the last round.) Returns `None` then; else the first input that differs, in words.
 pub fn changed_input(
     last: &LastRound,
     changes: [u64; 6],
@@ -607,7 +595,7 @@ fn snapshot(
 }
 
 /// One round: collect, evaluate, act; or nothing, when it would read what the last round read
-/// and that round decided nothing to do ([`unchanged`]). `last` is that round's memory.
+/// and that round decided nothing to do ([`changed_input`]). `last` is that round's memory.
 pub async fn run_round(
     ctx: &Context,
     stores: &Stores,
@@ -1149,7 +1137,7 @@ mod round_tests {
     }
 
     /// Rounds every 5 s from 0 to `end` over the caches `at(s)` gives (with their change
-    /// counts), as [`run_round`] runs them: each is evaluated even when [`unchanged`] lets it
+    /// counts), as [`run_round`] runs them: each is evaluated even when [`changed_input`] lets it
     /// be skipped, and a skipped one must decide what the last evaluated one decided (scale-down
     /// plan, headroom, unneeded clocks). Returns the seconds evaluated, the first at which a
     /// round acts (removes or adds nodes), and the unneeded clocks then.
@@ -1192,7 +1180,8 @@ mod round_tests {
                 .collect();
             let (collected, tracked, plan) = round(collected, &unneeded, now, &opts);
             if let Some((memo, p, h)) = &last {
-                if unchanged(memo, changes, &snap.vpsienodes, &offerings, &facts, now) {
+                if changed_input(memo, changes, &snap.vpsienodes, &offerings, &facts, now).is_none()
+                {
                     assert_eq!(
                         (&plan, &headroom, &tracked),
                         (p, h, &unneeded),
@@ -1289,38 +1278,31 @@ mod round_tests {
             facts: facts.clone(),
             until: t(1000),
         };
-        assert!(unchanged(
-            &memo,
-            changes,
-            &snap.vpsienodes,
-            &offerings,
-            &facts,
-            t(100)
-        ));
-        assert!(!unchanged(
-            &memo,
-            changes,
-            &copied,
-            &offerings,
-            &facts,
-            t(100)
-        ));
-        assert!(!unchanged(
-            &memo,
-            changes,
-            &snap.vpsienodes,
-            &BTreeMap::new(),
-            &facts,
-            t(100)
-        ));
-        assert!(!unchanged(
-            &memo,
-            changes,
-            &snap.vpsienodes,
-            &offerings,
-            &facts,
-            t(1000)
-        ));
+        let changed = |vpsienodes: &[Arc<VPSieNode>],
+                       offerings: &BTreeMap<String, Vec<OfferingFacts>>,
+                       changes: [u64; 6],
+                       now: DateTime<Utc>| {
+            changed_input(&memo, changes, vpsienodes, offerings, &facts, now)
+        };
+        assert_eq!(changed(&snap.vpsienodes, &offerings, changes, t(100)), None);
+        assert_eq!(
+            changed(&copied, &offerings, changes, t(100)),
+            Some("the VPSieNodes written but not yet cached")
+        );
+        assert_eq!(
+            changed(&snap.vpsienodes, &BTreeMap::new(), changes, t(100)),
+            Some("the offerings")
+        );
+        assert_eq!(
+            changed(&snap.vpsienodes, &offerings, changes, t(1000)),
+            Some("a time limit of the last round's decisions")
+        );
+        let mut nodes_moved = changes;
+        nodes_moved[1] += 1;
+        assert_eq!(
+            changed(&snap.vpsienodes, &offerings, nodes_moved, t(100)),
+            Some("the node cache")
+        );
     }
 
     #[test]
