@@ -988,8 +988,55 @@ pub fn should_publish(
         && same_limit
         && prev.credentials == *credentials
         && prev.breaker_reset == *breaker_reset
-        && prev.node_groups == *node_groups;
+        && same_groups(&prev.node_groups, node_groups);
     !same || now - at >= chrono::Duration::from_std(every).unwrap_or_default()
+}
+
+/// A decision without its time.
+fn untimed(d: &Option<Decision>) -> Option<(DecisionAction, &str, &str, &[String])> {
+    d.as_ref().map(|d| {
+        (
+            d.action,
+            d.reason.as_str(),
+            d.message.as_str(),
+            d.details.as_slice(),
+        )
+    })
+}
+
+/// The NodeGroups' entries are equal but for the time of their last decision (pure). A group
+/// that decides again what it decided before moves only that time, every reconcile; like
+/// `generatedAt`, it is refreshed by the periodic write, so that with 50 groups at rest the
+/// report (every node of every group) is not rewritten each second.
+fn same_groups(a: &BTreeMap<String, GroupReport>, b: &BTreeMap<String, GroupReport>) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|((ka, ga), (kb, gb))| {
+            let GroupReport {
+                last_decision,
+                paused,
+                min_nodes,
+                max_nodes,
+                effective_min,
+                effective_max,
+                current_nodes,
+                desired_nodes,
+                ready_nodes,
+                problem,
+                scale_down,
+            } = gb;
+            ka == kb
+                && untimed(&ga.last_decision) == untimed(last_decision)
+                && ga.paused == *paused
+                && ga.min_nodes == *min_nodes
+                && ga.max_nodes == *max_nodes
+                && ga.effective_min == *effective_min
+                && ga.effective_max == *effective_max
+                && ga.current_nodes == *current_nodes
+                && ga.desired_nodes == *desired_nodes
+                && ga.ready_nodes == *ready_nodes
+                && ga.problem == *problem
+                && ga.scale_down == *scale_down
+        })
 }
 
 /// The ConfigMap holding `report` as an apply configuration. Pretty JSON, so
@@ -1529,6 +1576,44 @@ mod tests {
         }
         assert!(should_publish(Some((&prev, t0)), &next, t1, every));
         assert!(should_publish(Some((&first, t0)), &next, t1, every));
+
+        // a group deciding again what it decided: only the decision's time moves
+        let decided = |at: DateTime<Utc>, reason: &str| {
+            let mut r = first.clone();
+            r.node_groups.insert(
+                "web".into(),
+                GroupReport {
+                    last_decision: Some(Decision {
+                        at,
+                        action: DecisionAction::NoChange,
+                        reason: reason.into(),
+                        message: "nothing pending".into(),
+                        details: Vec::new(),
+                    }),
+                    ..GroupReport::default()
+                },
+            );
+            r
+        };
+        let before = decided(t0, "NoPendingPods");
+        assert!(!should_publish(
+            Some((&before, t0)),
+            &decided(t1, "NoPendingPods"),
+            t1,
+            every
+        ));
+        assert!(should_publish(
+            Some((&before, t0)),
+            &decided(t0 + chrono::Duration::seconds(10), "NoPendingPods"),
+            t0 + chrono::Duration::seconds(10),
+            every
+        ));
+        assert!(should_publish(
+            Some((&before, t0)),
+            &decided(t1, "PendingPods"),
+            t1,
+            every
+        ));
     }
 
     #[test]
