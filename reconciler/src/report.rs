@@ -578,16 +578,59 @@ impl ApiErrorWindow {
 
 // ----- the board the controllers write -----------------------------------------------------
 
+/// A NodeGroup's entry on the board, with the board's counts at its last changes.
+#[derive(Debug, Default)]
+struct BoardEntry {
+    report: GroupReport,
+    /// The count at its last change of content: anything but a repeated decision's time.
+    changed: u64,
+    /// The count at its last change of any kind.
+    touched: u64,
+}
+
 #[derive(Debug, Default)]
 struct BoardInner {
-    groups: BTreeMap<String, GroupReport>,
-    /// Counts the changes of `groups`, so a reader can tell it has the latest copy.
-    version: u64,
+    groups: BTreeMap<String, BoardEntry>,
+    /// Counts the changes of `groups`, time-only ones included.
+    count: u64,
+    /// The count at the last change of content (a removal included).
+    changed: u64,
+    /// The count at the last removal.
+    removed: u64,
     reset: BreakerResetReport,
 }
 
+impl BoardInner {
+    /// Marks `name`'s entry changed: in content, or (`content` false) only in a time.
+    fn bump(&mut self, name: &str, content: bool) {
+        self.count += 1;
+        let count = self.count;
+        if content {
+            self.changed = count;
+        }
+        if let Some(e) = self.groups.get_mut(name) {
+            e.touched = count;
+            if content {
+                e.changed = count;
+            }
+        }
+    }
+}
+
+/// A reader's copy of the board's NodeGroups, brought up to date by [`StatusBoard::sync`]:
+/// only the entries that changed since the last sync are cloned again.
+#[derive(Debug, Clone, Default)]
+pub struct GroupsCopy {
+    /// The entries.
+    pub groups: BTreeMap<String, GroupReport>,
+    /// The board's count when the content was last synced.
+    content: u64,
+    /// The board's count when the times were last synced.
+    times: u64,
+}
+
 /// What the controllers and the breaker-reset watcher tell the report. Cheap to clone; every
-/// change wakes the [`StatusReporter`].
+/// change of content wakes the [`StatusReporter`].
 #[derive(Debug, Clone, Default)]
 pub struct StatusBoard {
     inner: Arc<Mutex<BoardInner>>,
@@ -605,17 +648,22 @@ impl StatusBoard {
     }
 
     /// Sets a NodeGroup's entry, keeping its last decision and scale-down round when the new
-    /// entry has none.
+    /// entry has none. An entry equal to the one held changes nothing: every reconcile of a
+    /// NodeGroup at rest sets the same entry.
     pub fn set_group(&self, name: &str, mut group: GroupReport) {
         let mut b = self.lock();
+        let old = b.groups.get(name).map(|e| &e.report);
         if group.last_decision.is_none() {
-            group.last_decision = b.groups.get(name).and_then(|g| g.last_decision.clone());
+            group.last_decision = old.and_then(|g| g.last_decision.clone());
         }
         if group.scale_down.is_none() {
-            group.scale_down = b.groups.get(name).and_then(|g| g.scale_down.clone());
+            group.scale_down = old.and_then(|g| g.scale_down.clone());
         }
-        b.groups.insert(name.to_string(), group);
-        b.version += 1;
+        if old == Some(&group) {
+            return;
+        }
+        b.groups.entry(name.to_string()).or_default().report = group;
+        b.bump(name, true);
         drop(b);
         self.changed.notify_one();
     }
@@ -627,20 +675,32 @@ impl StatusBoard {
         self.set_group(&name, GroupReport::from_nodegroup(ng));
     }
 
-    /// Records a NodeGroup's decision.
+    /// Records a NodeGroup's decision. A decision equal to the last one but for its time moves
+    /// only that time: no wake-up, and readers take it at their next periodic write (every
+    /// NodeGroup reconcile decides again, so at rest this is most of the board's traffic).
     pub fn record_decision(&self, name: &str, decision: Decision) {
         let mut b = self.lock();
-        b.groups.entry(name.to_string()).or_default().last_decision = Some(decision);
-        b.version += 1;
+        let entry = &mut b.groups.entry(name.to_string()).or_default().report;
+        let content = untimed(&entry.last_decision)
+            != Some((
+                decision.action,
+                decision.reason.as_str(),
+                decision.message.as_str(),
+                decision.details.as_slice(),
+            ));
+        entry.last_decision = Some(decision);
+        b.bump(name, content);
         drop(b);
-        self.changed.notify_one();
+        if content {
+            self.changed.notify_one();
+        }
     }
 
     /// Records a NodeGroup's scale-down round. A round whose verdicts are those of the last one
     /// changes nothing (its time included), so the report is not rewritten every round.
     pub fn record_scale_down(&self, name: &str, round: ScaleDownReport) {
         let mut b = self.lock();
-        let entry = b.groups.entry(name.to_string()).or_default();
+        let entry = &mut b.groups.entry(name.to_string()).or_default().report;
         let same = entry.scale_down.as_ref().is_some_and(|old| {
             old.nodes == round.nodes
                 && old.truncated == round.truncated
@@ -651,7 +711,7 @@ impl StatusBoard {
             return;
         }
         entry.scale_down = Some(round);
-        b.version += 1;
+        b.bump(name, true);
         drop(b);
         self.changed.notify_one();
     }
@@ -659,26 +719,49 @@ impl StatusBoard {
     /// Forgets a deleted NodeGroup.
     pub fn remove_group(&self, name: &str) {
         let mut b = self.lock();
-        b.groups.remove(name);
-        b.version += 1;
+        if b.groups.remove(name).is_none() {
+            return;
+        }
+        b.bump(name, true);
+        b.removed = b.count;
         drop(b);
         self.changed.notify_one();
     }
 
     /// The NodeGroups.
     pub fn groups(&self) -> BTreeMap<String, GroupReport> {
-        self.lock().groups.clone()
+        self.lock()
+            .groups
+            .iter()
+            .map(|(k, e)| (k.clone(), e.report.clone()))
+            .collect()
     }
 
-    /// The NodeGroups and their version, unless `version` (from an earlier call) is still
-    /// theirs: a reader that keeps its copy clones them only after a change. (The reporter
-    /// rebuilds the report every second; 50 groups listing 1,000 nodes are most of its cost.)
-    pub fn groups_since(
-        &self,
-        version: Option<u64>,
-    ) -> Option<(u64, BTreeMap<String, GroupReport>)> {
+    /// Brings `copy` up to date: the entries whose content changed since its last sync, and
+    /// with `times` also those whose decision's time alone moved. Returns whether any content
+    /// changed. At rest it clones nothing and compares one number per group: the reporter
+    /// syncs every second, and 50 groups listing 1,000 nodes were most of its cost.
+    pub fn sync(&self, copy: &mut GroupsCopy, times: bool) -> bool {
         let b = self.lock();
-        (version != Some(b.version)).then(|| (b.version, b.groups.clone()))
+        let content = b.changed > copy.content;
+        let moved = times && b.count > copy.times;
+        if !(content || moved) {
+            return false;
+        }
+        if b.removed > copy.content {
+            copy.groups.retain(|k, _| b.groups.contains_key(k));
+        }
+        for (name, e) in &b.groups {
+            let stale = e.changed > copy.content || (times && e.touched > copy.times);
+            if stale {
+                copy.groups.insert(name.clone(), e.report.clone());
+            }
+        }
+        copy.content = b.count;
+        if times {
+            copy.times = b.count;
+        }
+        content
     }
 
     /// The reset handshake.
@@ -937,11 +1020,24 @@ impl ReportSources {
     }
 }
 
+/// What a caller of [`should_publish`] knows of the NodeGroups' entries since the last write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupsNews {
+    /// Nothing: compare them with the last write's.
+    Unknown,
+    /// Their content is the last write's (a repeated decision's time aside).
+    Same,
+    /// Their content changed.
+    Changed,
+}
+
 /// Whether to write `report` now: never written, content changed (`generatedAt` aside), or
-/// `every` passed since the last write. Pure.
+/// `every` passed since the last write. `groups` says whether the NodeGroups' entries are to
+/// be compared or are known. Pure.
 pub fn should_publish(
     last: Option<(&StatusReport, DateTime<Utc>)>,
     report: &StatusReport,
+    groups: GroupsNews,
     now: DateTime<Utc>,
     every: Duration,
 ) -> bool {
@@ -988,7 +1084,11 @@ pub fn should_publish(
         && same_limit
         && prev.credentials == *credentials
         && prev.breaker_reset == *breaker_reset
-        && same_groups(&prev.node_groups, node_groups);
+        && match groups {
+            GroupsNews::Unknown => same_groups(&prev.node_groups, node_groups),
+            GroupsNews::Same => true,
+            GroupsNews::Changed => false,
+        };
     !same || now - at >= chrono::Duration::from_std(every).unwrap_or_default()
 }
 
@@ -1090,12 +1190,30 @@ impl ReportPublisher {
         self
     }
 
-    /// Writes `report` if [`should_publish`] says so; returns whether it wrote.
+    /// Whether the periodic write is due: nothing written yet, or `every` passed since.
+    pub fn due(&self) -> bool {
+        self.last.as_ref().is_none_or(|(_, at)| {
+            self.clock.now() - *at >= chrono::Duration::from_std(self.every).unwrap_or_default()
+        })
+    }
+
+    /// Writes `report` if [`should_publish`] says so, comparing its NodeGroups with the last
+    /// write's; returns whether it wrote.
     pub async fn publish(&mut self, report: &StatusReport) -> Result<bool, ReportError> {
+        self.publish_with(report, GroupsNews::Unknown).await
+    }
+
+    /// [`Self::publish`] by a caller that knows whether the NodeGroups changed.
+    pub async fn publish_with(
+        &mut self,
+        report: &StatusReport,
+        groups: GroupsNews,
+    ) -> Result<bool, ReportError> {
         let now = self.clock.now();
         if !should_publish(
             self.last.as_ref().map(|(r, t)| (r, *t)),
             report,
+            groups,
             now,
             self.every,
         ) {
@@ -1339,23 +1457,32 @@ impl StatusReporter {
             let mut window = ApiErrorWindow::new(config.error_window, sources.started_at);
             let mut leader = sources.leader.clone();
             let mut creds = sources.credentials.clone();
-            // the board's NodeGroups as last read, kept from tick to tick
-            let mut groups: (Option<u64>, BTreeMap<String, GroupReport>) = (None, BTreeMap::new());
+            // the board's NodeGroups as last read, kept from tick to tick; `unwritten`: their
+            // content changed since the last write
+            let mut groups = GroupsCopy::default();
+            let mut unwritten = false;
             loop {
-                if let Some((version, fresh)) = sources.board.groups_since(groups.0) {
-                    groups = (Some(version), fresh);
-                }
+                // a repeated decision's time is taken only for the periodic write
+                unwritten |= sources.board.sync(&mut groups, publisher.due());
                 let report = sources.build_with_groups(
                     config.clock.now(),
                     &mut window,
-                    std::mem::take(&mut groups.1),
+                    std::mem::take(&mut groups.groups),
                 );
                 if sources.is_leader() {
-                    if let Err(e) = publisher.publish(&report).await {
-                        tracing::warn!(error = %e, "could not publish the status report");
+                    let news = if unwritten {
+                        GroupsNews::Changed
+                    } else {
+                        GroupsNews::Same
+                    };
+                    match publisher.publish_with(&report, news).await {
+                        Ok(wrote) => unwritten &= !wrote,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not publish the status report")
+                        }
                     }
                 }
-                groups.1 = report.node_groups;
+                groups.groups = report.node_groups;
                 tokio::select! {
                     _ = pause(&*config.clock, config.tick) => {}
                     _ = sources.board.changed() => {}
@@ -1548,7 +1675,7 @@ mod tests {
         let mut sources = ReportSources::new("me", t0);
         sources.board = StatusBoard::new();
         let first = sources.build(t0, &mut w);
-        assert!(should_publish(None, &first, t0, every));
+        assert!(should_publish(None, &first, GroupsNews::Unknown, t0, every));
         let mut next = first.clone();
         next.generated_at = t0 + chrono::Duration::seconds(1);
         next.rate_limit = Some(RateLimitReport {
@@ -1564,18 +1691,37 @@ mod tests {
             r.tokens = 2.0;
         }
         let t1 = t0 + chrono::Duration::seconds(1);
-        assert!(!should_publish(Some((&prev, t0)), &next, t1, every));
+        assert!(!should_publish(
+            Some((&prev, t0)),
+            &next,
+            GroupsNews::Unknown,
+            t1,
+            every
+        ));
         assert!(should_publish(
             Some((&prev, t0)),
             &next,
+            GroupsNews::Unknown,
             t0 + chrono::Duration::seconds(10),
             every
         ));
         if let Some(r) = next.rate_limit.as_mut() {
             r.blocked_until = Some(t1);
         }
-        assert!(should_publish(Some((&prev, t0)), &next, t1, every));
-        assert!(should_publish(Some((&first, t0)), &next, t1, every));
+        assert!(should_publish(
+            Some((&prev, t0)),
+            &next,
+            GroupsNews::Unknown,
+            t1,
+            every
+        ));
+        assert!(should_publish(
+            Some((&first, t0)),
+            &next,
+            GroupsNews::Unknown,
+            t1,
+            every
+        ));
 
         // a group deciding again what it decided: only the decision's time moves
         let decided = |at: DateTime<Utc>, reason: &str| {
@@ -1599,18 +1745,21 @@ mod tests {
         assert!(!should_publish(
             Some((&before, t0)),
             &decided(t1, "NoPendingPods"),
+            GroupsNews::Unknown,
             t1,
             every
         ));
         assert!(should_publish(
             Some((&before, t0)),
             &decided(t0 + chrono::Duration::seconds(10), "NoPendingPods"),
+            GroupsNews::Unknown,
             t0 + chrono::Duration::seconds(10),
             every
         ));
         assert!(should_publish(
             Some((&before, t0)),
             &decided(t1, "PendingPods"),
+            GroupsNews::Unknown,
             t1,
             every
         ));
@@ -1648,46 +1797,87 @@ mod tests {
             let mut next = prev.clone();
             change(&mut next);
             assert_ne!(next, prev);
-            assert!(should_publish(Some((&prev, t0)), &next, t1, every));
+            assert!(should_publish(
+                Some((&prev, t0)),
+                &next,
+                GroupsNews::Unknown,
+                t1,
+                every
+            ));
         }
     }
 
     #[test]
-    fn the_board_hands_out_its_groups_again_only_after_a_change() {
+    fn the_board_hands_out_only_what_changed() {
         let board = StatusBoard::new();
-        let (v0, g0) = board.groups_since(None).expect("a first copy");
-        assert!(g0.is_empty());
-        assert!(board.groups_since(Some(v0)).is_none());
+        let mut copy = GroupsCopy::default();
+        assert!(!board.sync(&mut copy, true), "an empty board has no news");
         board.set_group("g", GroupReport::default());
-        let (v1, g1) = board.groups_since(Some(v0)).expect("changed");
-        assert!(g1.contains_key("g"));
-        assert!(board.groups_since(Some(v1)).is_none());
-        board.record_decision(
-            "g",
-            Decision {
-                at: Utc::now(),
-                action: DecisionAction::ScaleUp,
-                reason: "r".into(),
-                message: "m".into(),
-                details: Vec::new(),
-            },
-        );
-        let (v2, _) = board
-            .groups_since(Some(v1))
-            .expect("a decision is a change");
+        board.set_group("h", GroupReport::default());
+        assert!(board.sync(&mut copy, false));
+        assert_eq!(copy.groups.len(), 2);
+        assert!(!board.sync(&mut copy, true), "nothing since");
+        board.set_group("g", GroupReport::default());
+        assert!(!board.sync(&mut copy, false), "the same entry again");
+
+        // only the changed entry is cloned again: mark the copy's other entry to see it kept
+        copy.groups.get_mut("h").expect("h").problem = Some("the copy's own".into());
+        let decision = |at: DateTime<Utc>, reason: &str| Decision {
+            at,
+            action: DecisionAction::ScaleUp,
+            reason: reason.into(),
+            message: "m".into(),
+            details: Vec::new(),
+        };
+        let t0 = Utc::now();
+        let t1 = t0 + chrono::Duration::seconds(1);
+        board.record_decision("g", decision(t0, "r"));
+        assert!(board.sync(&mut copy, false), "a decision is a change");
+        assert_eq!(copy.groups["g"].last_decision, Some(decision(t0, "r")));
+        assert_eq!(copy.groups["h"].problem.as_deref(), Some("the copy's own"));
+
+        // the same decision later: its time is taken only by a sync with times
+        board.record_decision("g", decision(t1, "r"));
+        assert!(!board.sync(&mut copy, false));
+        assert_eq!(copy.groups["g"].last_decision, Some(decision(t0, "r")));
+        assert!(!board.sync(&mut copy, true), "a time alone is no news");
+        assert_eq!(copy.groups["g"].last_decision, Some(decision(t1, "r")));
+        assert!(!board.sync(&mut copy, true));
+        board.record_decision("g", decision(t1, "other"));
+        assert!(board.sync(&mut copy, false), "another reason is news");
+
         let round = ScaleDownReport::default();
         board.record_scale_down("g", round.clone());
-        let (v3, _) = board
-            .groups_since(Some(v2))
-            .expect("a first round is a change");
+        assert!(board.sync(&mut copy, false), "a first round is a change");
         board.record_scale_down("g", round);
-        assert!(
-            board.groups_since(Some(v3)).is_none(),
-            "the same round again"
-        );
+        assert!(!board.sync(&mut copy, false), "the same round again");
+
         board.remove_group("g");
-        let (_, g) = board.groups_since(Some(v3)).expect("a removal is a change");
-        assert!(g.is_empty());
+        assert!(board.sync(&mut copy, false), "a removal is a change");
+        assert_eq!(copy.groups.keys().collect::<Vec<_>>(), ["h"]);
+        board.remove_group("g");
+        assert!(!board.sync(&mut copy, true), "removing it again is nothing");
+        assert_eq!(board.groups().keys().collect::<Vec<_>>(), ["h"]);
+    }
+
+    #[test]
+    fn known_group_news_decides_without_comparing() {
+        let t0 = Utc::now();
+        let t1 = t0 + chrono::Duration::seconds(1);
+        let every = Duration::from_secs(10);
+        let mut w = ApiErrorWindow::new(DEFAULT_ERROR_WINDOW, t0);
+        let prev = ReportSources::new("me", t0).build(t0, &mut w);
+        let mut next = prev.clone();
+        next.node_groups.insert("g".into(), GroupReport::default());
+        let last = Some((&prev, t0));
+        assert!(should_publish(last, &next, GroupsNews::Unknown, t1, every));
+        assert!(!should_publish(last, &next, GroupsNews::Same, t1, every));
+        assert!(should_publish(last, &prev, GroupsNews::Changed, t1, every));
+        let later = t0 + chrono::Duration::seconds(10);
+        assert!(should_publish(last, &prev, GroupsNews::Same, later, every));
+        // another part of the report still counts
+        next.api_errors.total += 1;
+        assert!(should_publish(last, &next, GroupsNews::Same, t1, every));
     }
 
     #[test]
