@@ -313,11 +313,13 @@ fn replicasets(w: &mut World) {
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    for (key, rs) in sets {
+    // the sets short of pods: (set, object, pods missing)
+    let mut short: Vec<(ObjKey, std::sync::Arc<Value>, usize)> = Vec::new();
+    for (key, rs) in &sets {
         if rs.pointer("/metadata/deletionTimestamp").is_some() {
             continue;
         }
-        let uid = meta_str(&rs, "uid").unwrap_or("").to_string();
+        let uid = meta_str(rs, "uid").unwrap_or("").to_string();
         let mut owned: Vec<(ObjKey, bool, bool, String)> = w
             .pods
             .iter()
@@ -336,30 +338,9 @@ fn replicasets(w: &mut World) {
                 )
             })
             .collect();
-        let want = replicas(&rs) as usize;
+        let want = replicas(rs) as usize;
         if owned.len() < want {
-            let template = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
-            for _ in owned.len()..want {
-                let pod = pod_from_template(
-                    &template,
-                    &key.0,
-                    &format!("{}-", key.1),
-                    owner_ref("ReplicaSet", &rs),
-                );
-                match w
-                    .store
-                    .create(&gvr_pods(), Some(&key.0), pod, &WriteOptions::default())
-                {
-                    Ok(o) => {
-                        w.upsert_pod(o);
-                        w.stat(|s| s.pods_created += 1);
-                    }
-                    Err(e) => {
-                        tracing::warn!(replicaset = %key.1, error = %e.message, "simulated controller cannot create pod");
-                        break;
-                    }
-                }
-            }
+            short.push((key.clone(), rs.clone(), want - owned.len()));
         } else if owned.len() > want {
             // unscheduled first, then not running, then newest
             owned.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.cmp(&b.2)).then(b.3.cmp(&a.3)));
@@ -373,6 +354,13 @@ fn replicasets(w: &mut World) {
                 }
             }
         }
+    }
+    create_slow_start(w, short);
+    for (key, rs) in &sets {
+        if rs.pointer("/metadata/deletionTimestamp").is_some() {
+            continue;
+        }
+        let uid = meta_str(rs, "uid").unwrap_or("");
         let (have, ready) = w
             .pods
             .values()
@@ -393,7 +381,62 @@ fn replicasets(w: &mut World) {
             "availableReplicas": ready,
         });
         if rs.get("status") != Some(&status) {
-            patch_status(w, &gvr_rs(), &key, status);
+            patch_status(w, &gvr_rs(), key, status);
+        }
+    }
+}
+
+/// The order in which sets missing `missing[i]` pods create them: each set in slow-start
+/// batches of 1, 2, 4, ... (kube-controller-manager's `slowStartBatch`), the sets taking turns
+/// batch by batch, as kube-controller-manager's concurrent ReplicaSet workers interleave the
+/// pods of Deployments scaled together. Returns the set index of each pod in turn. Pure.
+fn slow_start_order(missing: &[usize]) -> Vec<usize> {
+    let mut left = missing.to_vec();
+    let mut out = Vec::with_capacity(missing.iter().sum());
+    let mut batch = 1usize;
+    while left.iter().any(|&n| n > 0) {
+        for (i, n) in left.iter_mut().enumerate() {
+            let take = batch.min(*n);
+            out.extend(std::iter::repeat_n(i, take));
+            *n -= take;
+        }
+        batch = batch.saturating_mul(2);
+    }
+    out
+}
+
+/// Creates the missing pods of `short`'s sets in [`slow_start_order`]. A set whose create
+/// fails stops for this pass (the next pass tries again).
+fn create_slow_start(w: &mut World, short: Vec<(ObjKey, std::sync::Arc<Value>, usize)>) {
+    let templates: Vec<Value> = short
+        .iter()
+        .map(|(_, rs, _)| rs.pointer("/spec/template").cloned().unwrap_or(json!({})))
+        .collect();
+    let missing: Vec<usize> = short.iter().map(|(_, _, n)| *n).collect();
+    let mut failed = vec![false; short.len()];
+    for i in slow_start_order(&missing) {
+        if failed[i] {
+            continue;
+        }
+        let (key, rs, _) = &short[i];
+        let pod = pod_from_template(
+            &templates[i],
+            &key.0,
+            &format!("{}-", key.1),
+            owner_ref("ReplicaSet", rs),
+        );
+        match w
+            .store
+            .create(&gvr_pods(), Some(&key.0), pod, &WriteOptions::default())
+        {
+            Ok(o) => {
+                w.upsert_pod(o);
+                w.stat(|s| s.pods_created += 1);
+            }
+            Err(e) => {
+                tracing::warn!(replicaset = %key.1, error = %e.message, "simulated controller cannot create pod");
+                failed[i] = true;
+            }
         }
     }
 }
@@ -557,5 +600,26 @@ fn pod_gc(w: &mut World) {
                 tracing::warn!(pod = %format!("{}/{}", pk.0, pk.1), error = %e.message, "simulated pod GC cannot delete")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slow_start_order;
+
+    #[test]
+    fn sets_take_turns_in_doubling_batches() {
+        assert_eq!(slow_start_order(&[]), Vec::<usize>::new());
+        assert_eq!(slow_start_order(&[0, 0]), Vec::<usize>::new());
+        assert_eq!(slow_start_order(&[1]), [0]);
+        // batches of 1, 2, 4, then what is left; a set that is done drops out of the turns
+        assert_eq!(
+            slow_start_order(&[10, 3]),
+            [0, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+        );
+        let order = slow_start_order(&[200, 0, 67]);
+        assert_eq!(order.iter().filter(|&&i| i == 0).count(), 200);
+        assert_eq!(order.iter().filter(|&&i| i == 1).count(), 0);
+        assert_eq!(order.iter().filter(|&&i| i == 2).count(), 67);
     }
 }

@@ -17,8 +17,8 @@
 //!   can be made to fail.
 //! - **Scheduler**: binds pending pods to nodes with the filters of
 //!   [`scaling::fit`](crate::scaling::fit) (requests, nodeSelector, required node affinity,
-//!   taints and tolerations, cordons), scoring most-allocated first (bin-packing, as clusters
-//!   tuned for autoscaling configure NodeResourcesFit). A pod that fits nowhere gets
+//!   taints and tolerations, cordons), one pod at a time in queue order, scoring most-allocated
+//!   first (bin-packing, as clusters tuned for autoscaling configure NodeResourcesFit). A pod that fits nowhere gets
 //!   `PodScheduled=False` with reason `Unschedulable` and a `FailedScheduling` event, worded as
 //!   kube-scheduler words them.
 //! - **Controllers**: Deployments own one ReplicaSet per template; ReplicaSets keep their

@@ -1,12 +1,12 @@
 //! The simulated scheduler: binds pending pods with the scheduler's own filters, or reports them
 //! `Unschedulable` with a `FailedScheduling` event.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::world::{gvr_events, gvr_pods, ObjKey, World};
+use super::world::{gvr_events, gvr_pods, NodeEntry, ObjKey, World};
 use crate::scaling::fit::{
     check, compatible, failed_scheduling_message, fit_count, PodRequirements, Resources, Unfit,
 };
@@ -18,10 +18,25 @@ fn fullness(used: &Resources, alloc: &Resources) -> f64 {
     frac(used.cpu_millis, alloc.cpu_millis) + frac(used.memory_bytes, alloc.memory_bytes)
 }
 
+/// What one pass knows of a class of pods (one set of requirements).
+struct Class<'a> {
+    /// The nodes whose labels, taints and affinity admit it.
+    candidates: Vec<(&'a String, &'a Resources)>,
+    /// Why the other nodes do not.
+    reasons: Vec<Unfit>,
+    /// Once a pod of the class fits nowhere, none later in the pass does (the nodes only fill
+    /// up): the `FailedScheduling` message for all of them.
+    failed: Option<String>,
+}
+
 /// One scheduling pass over every pending pod.
+///
+/// Like kube-scheduler, it takes the pods one at a time in queue order (oldest first, then in
+/// the order they were created: the ReplicaSets' slow-start batches interleave) and puts each on the node that scores best with
+/// most-allocated scoring (the cpu and memory fractions requested with the pod included;
+/// names break ties). Pods of different shapes so share nodes in the mix they arrive in.
 pub(crate) fn pass(w: &mut World, now: DateTime<Utc>) {
-    let mut used = w.usage();
-    // Pending pods, oldest first, grouped by their requirements (order of first appearance).
+    let used = w.usage();
     let mut pending: Vec<(&ObjKey, &super::world::PodEntry)> = w
         .pods
         .iter()
@@ -36,74 +51,96 @@ pub(crate) fn pass(w: &mut World, now: DateTime<Utc>) {
     if pending.is_empty() {
         return;
     }
-    pending.sort_by(|a, b| a.1.created.cmp(&b.1.created).then_with(|| a.0.cmp(b.0)));
-    let mut class_of: HashMap<&PodRequirements, usize> = HashMap::new();
-    let mut classes: Vec<(&PodRequirements, Vec<ObjKey>)> = Vec::new();
-    for (key, pod) in &pending {
-        let c = *class_of.entry(&pod.req).or_insert_with(|| {
-            classes.push((&pod.req, Vec::new()));
-            classes.len() - 1
-        });
-        classes[c].1.push((*key).clone());
-    }
-    let classes: Vec<(PodRequirements, Vec<ObjKey>)> =
-        classes.into_iter().map(|(r, ks)| (r.clone(), ks)).collect();
+    pending.sort_by(|a, b| a.1.created.cmp(&b.1.created).then(a.1.seq.cmp(&b.1.seq)));
+    let queue: Vec<(&ObjKey, &PodRequirements)> =
+        pending.iter().map(|(k, p)| (*k, &p.req)).collect();
+    let (binds, unschedulable) = place(&queue, &w.nodes, used);
+    apply(w, now, binds, unschedulable);
+}
 
+/// Places the pods of `queue`, in its order, on `nodes` whose pods already request `used`:
+/// (pod, node) binds and (pod, `FailedScheduling` message) for those that fit nowhere. Pure.
+fn place(
+    queue: &[(&ObjKey, &PodRequirements)],
+    nodes: &BTreeMap<String, NodeEntry>,
+    mut used: HashMap<String, Resources>,
+) -> (Vec<(ObjKey, String)>, Vec<(ObjKey, String)>) {
+    let mut classes: HashMap<&PodRequirements, Class> = HashMap::new();
     let mut binds: Vec<(ObjKey, String)> = Vec::new();
     let mut unschedulable: Vec<(ObjKey, String)> = Vec::new();
-    for (req, keys) in &classes {
-        let mut reasons: Vec<Unfit> = Vec::new();
-        let mut candidates: Vec<(&String, &Resources)> = Vec::new();
-        for (name, node) in &w.nodes {
-            match compatible(req, &node.facts) {
-                Ok(()) => candidates.push((name, &node.facts.allocatable)),
-                Err(r) => reasons.push(r),
-            }
-        }
-        // fullest first (most-allocated scoring), names break ties
-        candidates.sort_by(|a, b| {
-            let ua = used.get(a.0).copied().unwrap_or_default();
-            let ub = used.get(b.0).copied().unwrap_or_default();
-            fullness(&ub, b.1)
-                .total_cmp(&fullness(&ua, a.1))
-                .then_with(|| a.0.cmp(b.0))
-        });
-        let mut next = 0usize;
-        for (name, alloc) in &candidates {
-            if next == keys.len() {
-                break;
-            }
-            let u = used.get(*name).copied().unwrap_or_default();
-            let room = fit_count(&alloc.minus(u), &req.requests) as usize;
-            let take = room.min(keys.len() - next);
-            for key in &keys[next..next + take] {
-                binds.push((key.clone(), (*name).clone()));
-            }
-            next += take;
-            let e = used.entry((*name).clone()).or_default();
-            let each = req.requests;
-            *e = e.plus(Resources::new(
-                each.cpu_millis * take as i64,
-                each.memory_bytes * take as i64,
-                each.pods.max(1) * take as i64,
-            ));
-        }
-        if next < keys.len() {
-            for (name, _) in &candidates {
-                let u = used.get(*name).copied().unwrap_or_default();
-                if let Some(node) = w.nodes.get(*name) {
-                    if let Err(r) = check(req, &node.facts, &u) {
-                        reasons.extend(r);
-                    }
+    for &(key, req) in queue {
+        let class = classes.entry(req).or_insert_with(|| {
+            let mut reasons: Vec<Unfit> = Vec::new();
+            let mut candidates: Vec<(&String, &Resources)> = Vec::new();
+            for (name, node) in nodes {
+                match compatible(req, &node.facts) {
+                    Ok(()) => candidates.push((name, &node.facts.allocatable)),
+                    Err(r) => reasons.push(r),
                 }
             }
-            let message = failed_scheduling_message(w.nodes.len(), &reasons);
-            for key in &keys[next..] {
+            Class {
+                candidates,
+                reasons,
+                failed: None,
+            }
+        });
+        if let Some(message) = &class.failed {
+            unschedulable.push((key.clone(), message.clone()));
+            continue;
+        }
+        let each = Resources::new(
+            req.requests.cpu_millis,
+            req.requests.memory_bytes,
+            req.requests.pods.max(1),
+        );
+        let mut best: Option<(f64, &String)> = None;
+        for (name, alloc) in &class.candidates {
+            let u = used.get(*name).copied().unwrap_or_default();
+            if fit_count(&alloc.minus(u), &req.requests) == 0 {
+                continue;
+            }
+            let score = fullness(&u.plus(each), alloc);
+            let better = match best {
+                None => true,
+                Some((b, bn)) => score > b || (score == b && *name < bn),
+            };
+            if better {
+                best = Some((score, *name));
+            }
+        }
+        match best {
+            Some((_, name)) => {
+                binds.push((key.clone(), name.clone()));
+                let e = used.entry(name.clone()).or_default();
+                *e = e.plus(each);
+            }
+            None => {
+                let mut reasons = class.reasons.clone();
+                for (name, _) in &class.candidates {
+                    let u = used.get(*name).copied().unwrap_or_default();
+                    if let Some(node) = nodes.get(*name) {
+                        if let Err(r) = check(req, &node.facts, &u) {
+                            reasons.extend(r);
+                        }
+                    }
+                }
+                let message = failed_scheduling_message(nodes.len(), &reasons);
                 unschedulable.push((key.clone(), message.clone()));
+                class.failed = Some(message);
             }
         }
     }
+    (binds, unschedulable)
+}
 
+/// Writes a pass's binds, and the `PodScheduled=False` condition and `FailedScheduling` event
+/// of each pod that fits nowhere (once per message).
+fn apply(
+    w: &mut World,
+    now: DateTime<Utc>,
+    binds: Vec<(ObjKey, String)>,
+    unschedulable: Vec<(ObjKey, String)>,
+) {
     for ((ns, name), node) in binds {
         match w
             .store
@@ -181,5 +218,106 @@ pub(crate) fn pass(w: &mut World, now: DateTime<Utc>) {
         {
             w.stat(|s| s.failed_scheduling += 1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{Node, Pod};
+    use std::sync::Arc;
+
+    fn node(name: &str, cpu: &str, memory: &str) -> (String, NodeEntry) {
+        let object = json!({
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+            "status": {
+                "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
+                "conditions": [{"type": "Ready", "status": "True"}]
+            }
+        });
+        let n: Node = serde_json::from_value(object.clone()).expect("node");
+        let facts = crate::scaling::fit::NodeFacts::from_node(&n).expect("facts");
+        (
+            name.to_string(),
+            NodeEntry {
+                facts,
+                object: Arc::new(object),
+            },
+        )
+    }
+
+    fn req(cpu: &str, memory: &str) -> PodRequirements {
+        let p: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": cpu, "memory": memory}}}]}
+        }))
+        .expect("pod");
+        PodRequirements::from_pod(&p).expect("requirements")
+    }
+
+    fn key(name: &str) -> ObjKey {
+        ("default".to_string(), name.to_string())
+    }
+
+    #[test]
+    fn pods_are_placed_one_at_a_time_in_queue_order() {
+        // a node of 4 cpu / 8 GiB; cpu-heavy (1 cpu / 1 GiB) and memory-heavy (250m / 3 GiB)
+        // pods arriving interleaved share it as they come: 2 of each take 2.5 cpu and all
+        // 8 GiB (taken class by class, the 3 cpu-heavy pods would go first)
+        let nodes: BTreeMap<String, NodeEntry> = [node("n1", "4", "8Gi")].into();
+        let cpu = req("1", "1Gi");
+        let mem = req("250m", "3Gi");
+        let keys: Vec<ObjKey> = (0..6).map(|i| key(&format!("p{i}"))).collect();
+        // queue: cpu, mem, cpu, mem, cpu, mem
+        let queue: Vec<(&ObjKey, &PodRequirements)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k, if i % 2 == 0 { &cpu } else { &mem }))
+            .collect();
+        let (binds, unschedulable) = place(&queue, &nodes, HashMap::new());
+        let bound: Vec<&str> = binds.iter().map(|(k, _)| k.1.as_str()).collect();
+        assert_eq!(
+            bound,
+            ["p0", "p1", "p2", "p3"],
+            "in queue order, both shapes"
+        );
+        let left: Vec<&str> = unschedulable.iter().map(|(k, _)| k.1.as_str()).collect();
+        // the memory is full: neither shape fits any more
+        assert_eq!(left, ["p4", "p5"]);
+        assert!(
+            unschedulable[0].1.starts_with("0/1 nodes are available"),
+            "{}",
+            unschedulable[0].1
+        );
+    }
+
+    #[test]
+    fn the_fullest_node_that_fits_wins_and_a_full_class_stays_out() {
+        let nodes: BTreeMap<String, NodeEntry> =
+            [node("a", "4", "8Gi"), node("b", "4", "8Gi")].into();
+        let used: HashMap<String, Resources> =
+            [("b".to_string(), Resources::new(2000, 1 << 30, 1))].into();
+        let big = req("3", "1Gi");
+        let small = req("500m", "1Gi");
+        let (k0, k1, k2, k3) = (key("big-0"), key("small-0"), key("big-1"), key("small-1"));
+        // big-0 fits only on a (b has 2 cpu left); small-0 then goes to the fuller node: a
+        // (3 cpu of 4) over b (2 of 4); big-1 fits nowhere; small-1: a has 500m left, the fullest
+        let queue = [(&k0, &big), (&k1, &small), (&k2, &big), (&k3, &small)];
+        let (binds, unschedulable) = place(&queue, &nodes, used);
+        assert_eq!(
+            binds,
+            [
+                (k0.clone(), "a".to_string()),
+                (k1.clone(), "a".to_string()),
+                (k3.clone(), "a".to_string()),
+            ]
+        );
+        assert_eq!(unschedulable.len(), 1);
+        assert_eq!(unschedulable[0].0, k2);
+        assert!(
+            unschedulable[0].1.contains("Insufficient cpu"),
+            "{}",
+            unschedulable[0].1
+        );
     }
 }

@@ -57,6 +57,9 @@ pub(crate) struct PodEntry {
     /// When it was first seen bound (to start it after the delay).
     pub bound_seen: Option<DateTime<Utc>>,
     pub created: String,
+    /// The order in which the cluster first saw it: kube-scheduler's queue is first in, first
+    /// out, finer than `created`'s seconds.
+    pub seq: u64,
     pub object: Arc<Value>,
 }
 
@@ -103,6 +106,8 @@ pub(crate) struct World {
     pub workloads_dirty: bool,
     /// The earliest time a timer-driven pass has work.
     pub next_due: Option<DateTime<Utc>>,
+    /// The last [`PodEntry::seq`] handed out.
+    pub pod_seq: u64,
 }
 
 pub(crate) fn gvr_pods() -> Gvr {
@@ -201,6 +206,7 @@ impl World {
             schedule_dirty: true,
             workloads_dirty: true,
             next_due: None,
+            pod_seq: 0,
         }
     }
 
@@ -336,8 +342,16 @@ impl World {
             (Some(_), _) => Some(self.now()),
             (None, _) => None,
         };
+        let uid = meta_str(&object, "uid").unwrap_or("");
+        let seq = match previous {
+            Some(p) if p.uid == uid => p.seq,
+            _ => {
+                self.pod_seq += 1;
+                self.pod_seq
+            }
+        };
         let entry = PodEntry {
-            uid: meta_str(&object, "uid").unwrap_or("").to_string(),
+            uid: uid.to_string(),
             req,
             node,
             phase: status
@@ -350,6 +364,7 @@ impl World {
             created: meta_str(&object, "creationTimestamp")
                 .unwrap_or("")
                 .to_string(),
+            seq,
             object,
         };
         self.pods.insert(key, entry);
