@@ -87,7 +87,7 @@ impl Size {
             bursts: vec![1_000, 10_000, 30_000],
             boot: Duration::from_secs(8),
             cluster: ClusterConfig::default(),
-            idle_window: Duration::from_secs(30),
+            idle_window: Duration::from_secs(120),
             status_runs: 7,
             burst_deadline: Duration::from_secs(15 * 60),
         }
