@@ -58,13 +58,16 @@ pub(crate) fn pass(w: &mut World, now: DateTime<Utc>) {
     apply(w, now, binds, unschedulable);
 }
 
+/// A pod and a node name, or a pod and why it fits nowhere.
+type Placed = (ObjKey, String);
+
 /// Places the pods of `queue`, in its order, on `nodes` whose pods already request `used`:
 /// (pod, node) binds and (pod, `FailedScheduling` message) for those that fit nowhere. Pure.
 fn place(
     queue: &[(&ObjKey, &PodRequirements)],
     nodes: &BTreeMap<String, NodeEntry>,
     mut used: HashMap<String, Resources>,
-) -> (Vec<(ObjKey, String)>, Vec<(ObjKey, String)>) {
+) -> (Vec<Placed>, Vec<Placed>) {
     let mut classes: HashMap<&PodRequirements, Class> = HashMap::new();
     let mut binds: Vec<(ObjKey, String)> = Vec::new();
     let mut unschedulable: Vec<(ObjKey, String)> = Vec::new();
