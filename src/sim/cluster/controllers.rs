@@ -405,6 +405,17 @@ fn slow_start_order(missing: &[usize]) -> Vec<usize> {
     out
 }
 
+/// Creates a controller's pod in `ns` and takes it into the cache; the API's message if not.
+fn create_pod(w: &mut World, ns: &str, pod: Value) -> Result<(), String> {
+    let o = w
+        .store
+        .create(&gvr_pods(), Some(ns), pod, &WriteOptions::default())
+        .map_err(|e| e.message)?;
+    w.upsert_pod(o);
+    w.stat(|s| s.pods_created += 1);
+    Ok(())
+}
+
 /// Creates the missing pods of `short`'s sets in [`slow_start_order`]. A set whose create
 /// fails stops for this pass (the next pass tries again).
 fn create_slow_start(w: &mut World, short: Vec<(ObjKey, std::sync::Arc<Value>, usize)>) {
@@ -425,18 +436,9 @@ fn create_slow_start(w: &mut World, short: Vec<(ObjKey, std::sync::Arc<Value>, u
             &format!("{}-", key.1),
             owner_ref("ReplicaSet", rs),
         );
-        match w
-            .store
-            .create(&gvr_pods(), Some(&key.0), pod, &WriteOptions::default())
-        {
-            Ok(o) => {
-                w.upsert_pod(o);
-                w.stat(|s| s.pods_created += 1);
-            }
-            Err(e) => {
-                tracing::warn!(replicaset = %key.1, error = %e.message, "simulated controller cannot create pod");
-                failed[i] = true;
-            }
+        if let Err(e) = create_pod(w, &key.0, pod) {
+            tracing::warn!(replicaset = %key.1, error = %e, "simulated controller cannot create pod");
+            failed[i] = true;
         }
     }
 }
@@ -524,17 +526,8 @@ fn daemonsets(w: &mut World) {
                 owner_ref("DaemonSet", &ds),
             );
             pod["spec"]["nodeName"] = json!(node);
-            match w
-                .store
-                .create(&gvr_pods(), Some(&key.0), pod, &WriteOptions::default())
-            {
-                Ok(o) => {
-                    w.upsert_pod(o);
-                    w.stat(|s| s.pods_created += 1);
-                }
-                Err(e) => {
-                    tracing::warn!(daemonset = %key.1, error = %e.message, "simulated controller cannot create pod")
-                }
+            if let Err(e) = create_pod(w, &key.0, pod) {
+                tracing::warn!(daemonset = %key.1, error = %e, "simulated controller cannot create pod")
             }
         }
         for (node, pods) in &have {
