@@ -66,7 +66,7 @@ fn world(scale: usize) -> World {
             }
             PendingPod {
                 key: format!("default/p{i}"),
-                requirements,
+                requirements: std::sync::Arc::new(requirements),
             }
         })
         .collect();

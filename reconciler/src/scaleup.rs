@@ -313,7 +313,7 @@ pub async fn plan_and_act(ctx: &Context, stores: &Stores) -> Result<Option<Plan>
         .iter()
         .filter(|p| p.is_unschedulable())
         .filter_map(|p| {
-            let requirements = p.requirements.as_deref().ok()?.clone();
+            let requirements = p.requirements.as_ref().ok()?.clone();
             Some(PendingPod {
                 key: p.key(),
                 requirements,

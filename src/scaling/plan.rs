@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 use super::fit::{compatible, NodeFacts, PodRequirements, Resources, TaintFact, Unfit};
 
@@ -58,8 +59,9 @@ pub struct GroupFacts {
 pub struct PendingPod {
     /// `namespace/name`.
     pub key: String,
-    /// What decides where it can run.
-    pub requirements: PodRequirements,
+    /// What decides where it can run (shared between the pods of one shape: a cache holds
+    /// one copy per shape, and planning for 30,000 pods copies none).
+    pub requirements: Arc<PodRequirements>,
 }
 
 /// A node that exists (Ready or not), with what its pods already request.
@@ -532,9 +534,9 @@ fn plan_with(input: PlanInput<'_>, fill: FillFn, keep_fills: bool) -> Plan {
     let mut index: HashMap<&PodRequirements, usize> = HashMap::new();
     let mut classes: Vec<Class<'_>> = Vec::new();
     for (i, pod) in input.pods.iter().enumerate() {
-        let c = *index.entry(&pod.requirements).or_insert_with(|| {
+        let c = *index.entry(&*pod.requirements).or_insert_with(|| {
             classes.push(Class {
-                req: &pod.requirements,
+                req: &*pod.requirements,
                 members: Vec::new(),
                 next: 0,
                 weight: weight(&pod.requirements.requests),
@@ -868,10 +870,10 @@ mod tests {
         (0..n)
             .map(|i| PendingPod {
                 key: format!("default/p{i}"),
-                requirements: PodRequirements {
+                requirements: Arc::new(PodRequirements {
                     requests: Resources::new(cpu, mem, 1),
                     ..PodRequirements::default()
-                },
+                }),
             })
             .collect()
     }
@@ -1100,7 +1102,7 @@ mod tests {
             effect: "NoSchedule".into(),
         }];
         let mut mixed = pods(3, 1000, GI);
-        mixed[0].requirements.tolerations = vec![TolerationFact {
+        Arc::make_mut(&mut mixed[0].requirements).tolerations = vec![TolerationFact {
             key: "dedicated".into(),
             exists: true,
             value: String::new(),
@@ -1121,8 +1123,7 @@ mod tests {
 
         // a nodeSelector no group satisfies leaves the pod unplaced, with a reason per group
         let mut odd = pods(1, 100, MI);
-        odd[0]
-            .requirements
+        Arc::make_mut(&mut odd[0].requirements)
             .node_selector
             .insert("gpu".into(), "true".into());
         let p = run(&odd, &groups, &[], &[]);
@@ -1208,7 +1209,7 @@ mod tests {
             let pods: Vec<PendingPod> = reqs
                 .into_iter()
                 .enumerate()
-                .map(|(i, requirements)| PendingPod { key: format!("ns/p{i}"), requirements })
+                .map(|(i, r)| PendingPod { key: format!("ns/p{i}"), requirements: Arc::new(r) })
                 .collect();
             let groups: Vec<GroupFacts> = (0..3)
                 .map(|i| {
@@ -1358,6 +1359,7 @@ mod tests {
                     r.node_selector
                         .insert("autoscaler.vpsie.com/nodegroup".into(), format!("g{g}"));
                 }
+                let r = Arc::new(r);
                 for _ in 0..*n {
                     pods.push(PendingPod { key: format!("ns/p{}", pods.len()), requirements: r.clone() });
                 }
