@@ -16,6 +16,7 @@ pub mod managed;
 pub mod metrics;
 pub mod nodegroup;
 pub mod pods;
+pub mod podstore;
 pub mod report;
 pub mod runtime;
 pub mod scaledown;

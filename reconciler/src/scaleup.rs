@@ -28,7 +28,7 @@ use vpsie_autoscaler::scaling::plan::{
 
 use crate::context::Context;
 use crate::error::Result;
-use crate::pods::CachedPod;
+use crate::podstore::PodStore;
 use crate::report::DecisionAction;
 use crate::vpsienode::{node_labels, FINALIZER};
 
@@ -36,7 +36,7 @@ use crate::vpsienode::{node_labels, FINALIZER};
 #[derive(Clone)]
 pub struct Stores {
     /// Every pod.
-    pub pods: Store<CachedPod>,
+    pub pods: PodStore,
     /// Every node.
     pub nodes: Store<Node>,
     /// Every DaemonSet.
@@ -548,6 +548,7 @@ fn details(gp: &vpsie_autoscaler::scaling::plan::GroupPlan, pending: &[PendingPo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pods::CachedPod;
     use serde_json::json;
 
     #[test]

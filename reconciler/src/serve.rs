@@ -16,6 +16,7 @@ use vpsie_autoscaler::api::{NodeGroup, VPSieNode};
 
 use crate::context::Context;
 use crate::nodegroup::{self, GroupContext};
+use crate::podstore::{self, PodStore};
 use crate::pods::CachedPod;
 use crate::scaledown;
 use crate::scaleup::{self, CacheChanges, ChangeCount, Stores};
@@ -81,6 +82,34 @@ where
     (reader, stream)
 }
 
+/// The pod cache ([`crate::podstore`]), kept by a watch task; like [`cache`] otherwise (each
+/// pod's resource version dropped once the watcher has read it).
+fn pod_cache(
+    api: Api<CachedPod>,
+    config: watcher::Config,
+    changes: ChangeCount,
+    mut on_change: impl FnMut(&CachedPod) + Send + 'static,
+) -> (PodStore, impl Future<Output = ()> + Send) {
+    let (reader, mut writer) = podstore::store();
+    let stream = watcher(api, config)
+        .modify(forget_version)
+        .default_backoff()
+        .for_each(move |r| {
+            match r {
+                Ok(event) => {
+                    let pod = writer.apply(event);
+                    changes.bump();
+                    if let Some(p) = pod {
+                        on_change(&p);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "watch failed; retrying"),
+            }
+            futures::future::ready(())
+        });
+    (reader, stream)
+}
+
 /// Runs the reconciler until `shutdown` completes.
 pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 'static) {
     let client: Client = ctx.kube.clone();
@@ -89,11 +118,10 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
 
     let changes = CacheChanges::default();
     let t = trigger.clone();
-    let (pods, pods_task) = cache(
+    let (pods, pods_task) = pod_cache(
         Api::<CachedPod>::all(client.clone()),
         // small pages: each page is parsed whole before it is trimmed
         watcher::Config::default().page_size(250),
-        forget_version,
         changes.pods.clone(),
         {
             let mut waiting = crate::pods::NewlyUnschedulable::default();
@@ -154,14 +182,14 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         async move {
             let started = std::time::Instant::now();
             let ready = async {
-                stores.pods.wait_until_ready().await?;
-                stores.nodes.wait_until_ready().await?;
-                stores.daemonsets.wait_until_ready().await?;
-                stores.groups.wait_until_ready().await?;
-                stores.pdbs.wait_until_ready().await?;
-                stores.vpsienodes.wait_until_ready().await
+                stores.pods.wait_until_ready().await.ok()?;
+                stores.nodes.wait_until_ready().await.ok()?;
+                stores.daemonsets.wait_until_ready().await.ok()?;
+                stores.groups.wait_until_ready().await.ok()?;
+                stores.pdbs.wait_until_ready().await.ok()?;
+                stores.vpsienodes.wait_until_ready().await.ok()
             };
-            if ready.await.is_ok() {
+            if ready.await.is_some() {
                 release_free_memory();
                 tracing::info!(
                     pods = stores.pods.len(),
