@@ -106,7 +106,11 @@ impl PodStore {
     /// Completes once the first list has been applied whole.
     pub async fn wait_until_ready(&self) -> Result<(), WriterGone> {
         let mut ready = self.ready.clone();
-        ready.wait_for(|r| *r).await.map(|_| ()).map_err(|_| WriterGone)
+        ready
+            .wait_for(|r| *r)
+            .await
+            .map(|_| ())
+            .map_err(|_| WriterGone)
     }
 }
 
@@ -263,12 +267,19 @@ mod tests {
         let (s, mut w) = store();
         w.apply(Event::Init);
         for i in 0..5_000 {
-            w.apply(Event::InitApply(pod(&format!("ns{}", i % 7), &format!("p{i}"), None)));
+            w.apply(Event::InitApply(pod(
+                &format!("ns{}", i % 7),
+                &format!("p{i}"),
+                None,
+            )));
         }
         w.apply(Event::InitDone);
         assert_eq!(s.len(), 5_000);
         for i in 0..5_000 {
-            assert!(s.get(&format!("ns{}", i % 7), &format!("p{i}")).is_some(), "p{i}");
+            assert!(
+                s.get(&format!("ns{}", i % 7), &format!("p{i}")).is_some(),
+                "p{i}"
+            );
         }
         // the same name in another namespace is another pod
         assert!(s.get("ns1", "p0").is_none());

@@ -16,8 +16,8 @@ use vpsie_autoscaler::api::{NodeGroup, VPSieNode};
 
 use crate::context::Context;
 use crate::nodegroup::{self, GroupContext};
-use crate::podstore::{self, PodStore};
 use crate::pods::CachedPod;
+use crate::podstore::{self, PodStore};
 use crate::scaledown;
 use crate::scaleup::{self, CacheChanges, ChangeCount, Stores};
 use crate::{trim, vpsienode};
