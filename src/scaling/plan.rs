@@ -536,7 +536,7 @@ fn plan_with(input: PlanInput<'_>, fill: FillFn, keep_fills: bool) -> Plan {
     for (i, pod) in input.pods.iter().enumerate() {
         let c = *index.entry(&*pod.requirements).or_insert_with(|| {
             classes.push(Class {
-                req: &*pod.requirements,
+                req: &pod.requirements,
                 members: Vec::new(),
                 next: 0,
                 weight: weight(&pod.requirements.requests),
