@@ -19,9 +19,13 @@ fn fullness(used: &Resources, alloc: &Resources) -> f64 {
 }
 
 /// What one pass knows of a class of pods (one set of requirements).
-struct Class<'a> {
-    /// The nodes whose labels, taints and affinity admit it.
-    candidates: Vec<(&'a String, &'a Resources)>,
+struct Class {
+    /// The nodes (indices into the pass's node list) whose labels, taints and affinity admit it.
+    candidates: Vec<usize>,
+    /// The candidates it may still fit on: a node it no longer fits leaves, for good (the
+    /// nodes only fill up during a pass), so that a pass over thousands of pods does not weigh
+    /// every full node again for each of them.
+    open: Vec<usize>,
     /// Why the other nodes do not.
     reasons: Vec<Unfit>,
     /// Once a pod of the class fits nowhere, none later in the pass does (the nodes only fill
@@ -66,22 +70,29 @@ type Placed = (ObjKey, String);
 fn place(
     queue: &[(&ObjKey, &PodRequirements)],
     nodes: &BTreeMap<String, NodeEntry>,
-    mut used: HashMap<String, Resources>,
+    used: HashMap<String, Resources>,
 ) -> (Vec<Placed>, Vec<Placed>) {
+    // by index, in name order (so the lower index breaks a tie the way the name does)
+    let list: Vec<(&String, &NodeEntry)> = nodes.iter().collect();
+    let mut used: Vec<Resources> = list
+        .iter()
+        .map(|(name, _)| used.get(*name).copied().unwrap_or_default())
+        .collect();
     let mut classes: HashMap<&PodRequirements, Class> = HashMap::new();
     let mut binds: Vec<(ObjKey, String)> = Vec::new();
     let mut unschedulable: Vec<(ObjKey, String)> = Vec::new();
     for &(key, req) in queue {
         let class = classes.entry(req).or_insert_with(|| {
             let mut reasons: Vec<Unfit> = Vec::new();
-            let mut candidates: Vec<(&String, &Resources)> = Vec::new();
-            for (name, node) in nodes {
+            let mut candidates: Vec<usize> = Vec::new();
+            for (i, (_, node)) in list.iter().enumerate() {
                 match compatible(req, &node.facts) {
-                    Ok(()) => candidates.push((name, &node.facts.allocatable)),
+                    Ok(()) => candidates.push(i),
                     Err(r) => reasons.push(r),
                 }
             }
             Class {
+                open: candidates.clone(),
                 candidates,
                 reasons,
                 failed: None,
@@ -96,35 +107,36 @@ fn place(
             req.requests.memory_bytes,
             req.requests.pods.max(1),
         );
-        let mut best: Option<(f64, &String)> = None;
-        for (name, alloc) in &class.candidates {
-            let u = used.get(*name).copied().unwrap_or_default();
+        let mut best: Option<(f64, usize)> = None;
+        let mut j = 0;
+        while j < class.open.len() {
+            let i = class.open[j];
+            let alloc = &list[i].1.facts.allocatable;
+            let u = used[i];
             if fit_count(&alloc.minus(u), &req.requests) == 0 {
+                class.open.swap_remove(j);
                 continue;
             }
+            j += 1;
             let score = fullness(&u.plus(each), alloc);
             let better = match best {
                 None => true,
-                Some((b, bn)) => score > b || (score == b && *name < bn),
+                Some((b, bi)) => score > b || (score == b && i < bi),
             };
             if better {
-                best = Some((score, *name));
+                best = Some((score, i));
             }
         }
         match best {
-            Some((_, name)) => {
-                binds.push((key.clone(), name.clone()));
-                let e = used.entry(name.clone()).or_default();
-                *e = e.plus(each);
+            Some((_, i)) => {
+                binds.push((key.clone(), list[i].0.clone()));
+                used[i] = used[i].plus(each);
             }
             None => {
                 let mut reasons = class.reasons.clone();
-                for (name, _) in &class.candidates {
-                    let u = used.get(*name).copied().unwrap_or_default();
-                    if let Some(node) = nodes.get(*name) {
-                        if let Err(r) = check(req, &node.facts, &u) {
-                            reasons.extend(r);
-                        }
+                for &i in &class.candidates {
+                    if let Err(r) = check(req, &list[i].1.facts, &used[i]) {
+                        reasons.extend(r);
                     }
                 }
                 let message = failed_scheduling_message(nodes.len(), &reasons);
@@ -319,6 +331,50 @@ mod tests {
         assert_eq!(unschedulable[0].0, k2);
         assert!(
             unschedulable[0].1.contains("Insufficient cpu"),
+            "{}",
+            unschedulable[0].1
+        );
+    }
+
+    #[test]
+    fn a_node_full_for_one_class_stays_open_to_another_and_counts_in_the_message() {
+        let nodes: BTreeMap<String, NodeEntry> =
+            [node("a", "4", "8Gi"), node("b", "4", "8Gi")].into();
+        let big = req("3", "1Gi");
+        let small = req("500m", "1Gi");
+        let keys: Vec<ObjKey> = ["big-0", "big-1", "big-2", "small-0", "small-1"]
+            .iter()
+            .map(|k| key(k))
+            .collect();
+        let queue = [
+            (&keys[0], &big),
+            (&keys[1], &big),
+            (&keys[2], &big),
+            (&keys[3], &small),
+            (&keys[4], &small),
+        ];
+        let (binds, unschedulable) = place(&queue, &nodes, HashMap::new());
+        // big-0 on a (a tie: the name), big-1 on b, big-2 nowhere: both nodes, full for the
+        // big pods, still take the small ones (a first: the tie again, then a is the fuller)
+        let bound: Vec<(&str, &str)> = binds
+            .iter()
+            .map(|(k, n)| (k.1.as_str(), n.as_str()))
+            .collect();
+        assert_eq!(
+            bound,
+            [
+                ("big-0", "a"),
+                ("big-1", "b"),
+                ("small-0", "a"),
+                ("small-1", "a")
+            ]
+        );
+        assert_eq!(unschedulable.len(), 1);
+        assert_eq!(unschedulable[0].0, keys[2]);
+        assert!(
+            unschedulable[0]
+                .1
+                .starts_with("0/2 nodes are available: 2 Insufficient cpu"),
             "{}",
             unschedulable[0].1
         );
