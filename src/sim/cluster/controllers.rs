@@ -1,7 +1,7 @@
 //! Workload controllers: Deployment -> ReplicaSet -> pods, DaemonSet -> a pod per node, the
 //! disruption controller (PodDisruptionBudget status) and the pod garbage collector.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Pod;
@@ -313,31 +313,29 @@ fn replicasets(w: &mut World) {
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    // each set's active pods: (pod, bound, running, created), one scan of the pods for all
+    // the sets
+    let mut owned_by: HashMap<String, Vec<(ObjKey, bool, bool, String)>> = HashMap::new();
+    for (k, p) in &w.pods {
+        if let Some((kind, uid)) = &p.owner {
+            if kind == "ReplicaSet" && p.active() {
+                owned_by.entry(uid.clone()).or_default().push((
+                    k.clone(),
+                    p.node.is_some(),
+                    p.phase == "Running",
+                    p.created.clone(),
+                ));
+            }
+        }
+    }
     // the sets short of pods: (set, object, pods missing)
     let mut short: Vec<(ObjKey, std::sync::Arc<Value>, usize)> = Vec::new();
     for (key, rs) in &sets {
         if rs.pointer("/metadata/deletionTimestamp").is_some() {
             continue;
         }
-        let uid = meta_str(rs, "uid").unwrap_or("").to_string();
-        let mut owned: Vec<(ObjKey, bool, bool, String)> = w
-            .pods
-            .iter()
-            .filter(|(_, p)| {
-                p.active()
-                    && p.owner
-                        .as_ref()
-                        .is_some_and(|(k, u)| k == "ReplicaSet" && *u == uid)
-            })
-            .map(|(k, p)| {
-                (
-                    k.clone(),
-                    p.node.is_some(),
-                    p.phase == "Running",
-                    p.created.clone(),
-                )
-            })
-            .collect();
+        let uid = meta_str(rs, "uid").unwrap_or("");
+        let mut owned = owned_by.remove(uid).unwrap_or_default();
         let want = replicas(rs) as usize;
         if owned.len() < want {
             short.push((key.clone(), rs.clone(), want - owned.len()));
@@ -356,23 +354,23 @@ fn replicasets(w: &mut World) {
         }
     }
     create_slow_start(w, short);
+    // each set's (pods, running) after the creates and deletes
+    let mut counts: HashMap<&str, (i64, i64)> = HashMap::new();
+    for p in w.pods.values() {
+        if let Some((kind, uid)) = &p.owner {
+            if kind == "ReplicaSet" && p.active() {
+                let e = counts.entry(uid.as_str()).or_default();
+                *e = (e.0 + 1, e.1 + i64::from(p.phase == "Running"));
+            }
+        }
+    }
+    let mut statuses = Vec::new();
     for (key, rs) in &sets {
         if rs.pointer("/metadata/deletionTimestamp").is_some() {
             continue;
         }
         let uid = meta_str(rs, "uid").unwrap_or("");
-        let (have, ready) = w
-            .pods
-            .values()
-            .filter(|p| {
-                p.active()
-                    && p.owner
-                        .as_ref()
-                        .is_some_and(|(k, u)| k == "ReplicaSet" && *u == uid)
-            })
-            .fold((0i64, 0i64), |(h, r), p| {
-                (h + 1, r + i64::from(p.phase == "Running"))
-            });
+        let (have, ready) = counts.get(uid).copied().unwrap_or_default();
         let status = json!({
             "observedGeneration": rs.pointer("/metadata/generation").cloned().unwrap_or(json!(1)),
             "replicas": have,
@@ -381,8 +379,12 @@ fn replicasets(w: &mut World) {
             "availableReplicas": ready,
         });
         if rs.get("status") != Some(&status) {
-            patch_status(w, &gvr_rs(), key, status);
+            statuses.push((key, status));
         }
+    }
+    drop(counts);
+    for (key, status) in statuses {
+        patch_status(w, &gvr_rs(), key, status);
     }
 }
 
