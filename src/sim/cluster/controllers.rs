@@ -307,27 +307,38 @@ fn pod_from_template(template: &Value, ns: &str, generate: &str, owner: Value) -
     })
 }
 
+/// Each ReplicaSet's active pods, by the set's uid: (pods, running). One scan of the pods that
+/// copies none of them.
+fn replicaset_pods(
+    pods: &HashMap<ObjKey, super::world::PodEntry>,
+) -> HashMap<String, (usize, usize)> {
+    let mut counts: HashMap<String, (usize, usize)> = HashMap::new();
+    for p in pods.values() {
+        let Some((kind, uid)) = &p.owner else {
+            continue;
+        };
+        if kind != "ReplicaSet" || !p.active() {
+            continue;
+        }
+        let running = usize::from(p.phase == "Running");
+        match counts.get_mut(uid.as_str()) {
+            Some(c) => *c = (c.0 + 1, c.1 + running),
+            None => {
+                counts.insert(uid.clone(), (1, running));
+            }
+        }
+    }
+    counts
+}
+
 fn replicasets(w: &mut World) {
     let sets: Vec<(ObjKey, std::sync::Arc<Value>)> = w
         .replicasets
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    // each set's active pods: (pod, bound, running, created), one scan of the pods for all
-    // the sets
-    let mut owned_by: HashMap<String, Vec<(ObjKey, bool, bool, String)>> = HashMap::new();
-    for (k, p) in &w.pods {
-        if let Some((kind, uid)) = &p.owner {
-            if kind == "ReplicaSet" && p.active() {
-                owned_by.entry(uid.clone()).or_default().push((
-                    k.clone(),
-                    p.node.is_some(),
-                    p.phase == "Running",
-                    p.created.clone(),
-                ));
-            }
-        }
-    }
+    // each set's active pods, counted in one scan of the pods for all the sets
+    let counts = replicaset_pods(&w.pods);
     // the sets short of pods: (set, object, pods missing)
     let mut short: Vec<(ObjKey, std::sync::Arc<Value>, usize)> = Vec::new();
     for (key, rs) in &sets {
@@ -335,11 +346,30 @@ fn replicasets(w: &mut World) {
             continue;
         }
         let uid = meta_str(rs, "uid").unwrap_or("");
-        let mut owned = owned_by.remove(uid).unwrap_or_default();
+        let have = counts.get(uid).map_or(0, |c| c.0);
         let want = replicas(rs) as usize;
-        if owned.len() < want {
-            short.push((key.clone(), rs.clone(), want - owned.len()));
-        } else if owned.len() > want {
+        if have < want {
+            short.push((key.clone(), rs.clone(), want - have));
+        } else if have > want {
+            // (pod, bound, running, created)
+            let mut owned: Vec<(ObjKey, bool, bool, String)> = w
+                .pods
+                .iter()
+                .filter(|(_, p)| {
+                    p.active()
+                        && p.owner
+                            .as_ref()
+                            .is_some_and(|(k, u)| k == "ReplicaSet" && u == uid)
+                })
+                .map(|(k, p)| {
+                    (
+                        k.clone(),
+                        p.node.is_some(),
+                        p.phase == "Running",
+                        p.created.clone(),
+                    )
+                })
+                .collect();
             // unscheduled first, then not running, then newest
             owned.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.cmp(&b.2)).then(b.3.cmp(&a.3)));
             for (pk, ..) in owned.iter().take(owned.len() - want) {
@@ -355,16 +385,7 @@ fn replicasets(w: &mut World) {
     }
     create_slow_start(w, short);
     // each set's (pods, running) after the creates and deletes
-    let mut counts: HashMap<&str, (i64, i64)> = HashMap::new();
-    for p in w.pods.values() {
-        if let Some((kind, uid)) = &p.owner {
-            if kind == "ReplicaSet" && p.active() {
-                let e = counts.entry(uid.as_str()).or_default();
-                *e = (e.0 + 1, e.1 + i64::from(p.phase == "Running"));
-            }
-        }
-    }
-    let mut statuses = Vec::new();
+    let counts = replicaset_pods(&w.pods);
     for (key, rs) in &sets {
         if rs.pointer("/metadata/deletionTimestamp").is_some() {
             continue;
@@ -379,12 +400,8 @@ fn replicasets(w: &mut World) {
             "availableReplicas": ready,
         });
         if rs.get("status") != Some(&status) {
-            statuses.push((key, status));
+            patch_status(w, &gvr_rs(), key, status);
         }
-    }
-    drop(counts);
-    for (key, status) in statuses {
-        patch_status(w, &gvr_rs(), key, status);
     }
 }
 
@@ -495,13 +512,18 @@ fn daemonsets(w: &mut World) {
             .nodes
             .values()
             .filter(|n| {
-                // cordons and readiness do not keep DaemonSet pods away
-                let facts = NodeFacts {
-                    unschedulable: false,
-                    ready: true,
-                    ..n.facts.clone()
-                };
-                compatible(&req, &facts).is_ok()
+                // cordons and readiness do not keep DaemonSet pods away (a copy of the node's
+                // facts only for a node cordoned or not Ready: most are neither)
+                if n.facts.unschedulable || !n.facts.ready {
+                    let facts = NodeFacts {
+                        unschedulable: false,
+                        ready: true,
+                        ..n.facts.clone()
+                    };
+                    compatible(&req, &facts).is_ok()
+                } else {
+                    compatible(&req, &n.facts).is_ok()
+                }
             })
             .map(|n| n.facts.name.clone())
             .collect();
